@@ -1,0 +1,3 @@
+from rfctl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,305 @@
+"""What every adapter speaks: the request, the normalised result, the error taxonomy.
+
+An adapter turns a Request into one HTTP exchange with its provider and returns
+a Result, or raises ProviderError. It never retries and never falls back: that
+is the router's job (rfctl/router.py), which needs every failure classified the
+same way whatever the provider, hence one small taxonomy here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# ---------------------------------------------------------------- request
+
+
+@dataclass
+class Request:
+    prompt: str
+    model: str | None = None  # None: the provider's configured model
+    system: str | None = None
+    temperature: float | None = None  # None: the server's default
+    max_tokens: int | None = None
+    stop: list[str] = field(default_factory=list)
+    stream: bool = False
+
+
+# Called with each piece of text as it arrives from a stream.
+OnText = Callable[[str], None]
+
+
+# ---------------------------------------------------------------- result
+
+
+@dataclass
+class Usage:
+    input_tokens: int | None = None  # total input, cached included
+    output_tokens: int | None = None  # reasoning included
+    cached_input_tokens: int | None = None  # cache reads (part of input_tokens)
+    cache_write_tokens: int | None = None  # cache writes (part of input_tokens)
+    reasoning_tokens: int | None = None  # part of output_tokens
+    reported: bool = False  # True when the server said so; False: unknown or estimated
+
+    @property
+    def source(self) -> str:
+        return "provider" if self.reported else "estimate"
+
+
+@dataclass
+class Result:
+    text: str
+    finish_reason: str | None  # normalised: stop | length | tool_calls | content_filter | ...
+    model: str | None  # as reported by the server
+    usage: Usage
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None  # streamed calls only
+    stream: bool = False
+    http_status: int | None = 200
+    response_id: str | None = None
+
+
+def normalise_finish(reason: str | None) -> str | None:
+    """Map each API's stop reason onto OpenAI's vocabulary."""
+    if reason is None or reason == "":
+        return None
+    return _FINISH.get(reason, reason)
+
+
+_FINISH = {
+    # Anthropic
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "model_context_window_exceeded": "length",
+    "pause_turn": "stop",
+    # Ollama: stop / length already match; llama.cpp native: eos / limit / word
+    "eos": "stop",
+    "word": "stop",
+    "limit": "length",
+}
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ProviderError(Exception):
+    """One failed attempt, classified.
+
+    kind is one of:
+      connect     could not connect (refused, DNS, TLS)
+      timeout     connect/first-byte/stall/attempt time ran out
+      http        the server answered with an error status (see status)
+      rate_limit  429 (transient unless quota)
+      quota       out of credits: 429 insufficient_quota, 402 (never transient)
+      auth        401/403
+      not_found   404: unknown model or endpoint
+      context     the prompt does not fit the model's context window
+      refusal     content policy: the model or the server refused the content
+      overloaded  529 / overloaded_error
+      stream      the stream broke: error event, cut, malformed
+      bad_response  a 2xx whose body is not what the protocol promises
+    transient says whether trying the same provider again may help.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        transient: bool,
+        status: int | None = None,
+        provider_type: str | None = None,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+        partial_text: str = "",
+        accepted: bool = False,
+    ):
+        super().__init__(message)
+        self.kind = kind
+        self.message = redact(message)
+        self.transient = transient
+        self.status = status
+        self.provider_type = provider_type  # the provider's own error type string
+        self.retry_after = retry_after  # seconds the server asked us to wait
+        self.should_retry = should_retry  # x-should-retry, when the server sent it
+        self.partial_text = partial_text  # text already received before the failure
+        self.accepted = accepted  # the server accepted the request (headers came back)
+
+    def __str__(self) -> str:
+        return self.short()
+
+    def short(self) -> str:
+        """'http 529 overloaded_error: Overloaded' — for logs and one-line errors."""
+        head = self.kind if self.status is None else f"http {self.status}"
+        if self.provider_type:
+            head += f" {self.provider_type}"
+        return f"{head}: {self.message}" if self.message else head
+
+
+_SECRET_PATTERNS = [
+    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),  # OpenAI / Anthropic style keys
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
+    re.compile(r"(?i)((?:api[_-]?key|x-api-key|token)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
+]
+_known_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a key so that redact() removes it wherever it turns up."""
+    if value and len(value) >= 4:
+        _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    if not text:
+        return text
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    for pat in _SECRET_PATTERNS:
+        text = pat.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+    return text
+
+
+# Status codes on which the same provider may answer later (DESIGN.md Routing 3).
+TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+_CONTEXT_HINTS = (
+    "context length", "context_length", "maximum context", "context window",
+    "exceeds the available context", "exceed_context_size", "too many tokens",
+    "prompt is too long", "input is too long", "context size",
+)
+_POLICY_HINTS = ("content_policy", "content policy", "content_filter", "safety system",
+                 "flagged", "usage policies")
+
+
+def classify_http(
+    status: int,
+    message: str,
+    provider_type: str | None = None,
+    code: str | None = None,
+    headers=None,
+) -> ProviderError:
+    """Turn an error response into a ProviderError, the same way for every API."""
+    low = f"{provider_type or ''} {code or ''} {message}".lower()
+    retry_after = parse_retry_after(headers) if headers is not None else None
+    should = None
+    if headers is not None:
+        v = (headers.get("x-should-retry") or "").strip().lower()
+        should = True if v == "true" else False if v == "false" else None
+    kw = dict(status=status, provider_type=provider_type or code, retry_after=retry_after,
+              should_retry=should, accepted=True)
+    if status in (400, 413, 422) and any(h in low for h in _CONTEXT_HINTS):
+        return ProviderError("context", message, transient=False, **kw)
+    if status == 400 and any(h in low for h in _POLICY_HINTS):
+        return ProviderError("refusal", message, transient=False, **kw)
+    if status == 429 and "insufficient_quota" in low:
+        return ProviderError("quota", message, transient=False, **kw)
+    if status == 402:
+        return ProviderError("quota", message, transient=False, **kw)
+    if status in (401, 403):
+        return ProviderError("auth", message, transient=False, **kw)
+    if status == 404:
+        return ProviderError("not_found", message, transient=False, **kw)
+    if status == 429:
+        return ProviderError("rate_limit", message, transient=True, **kw)
+    if status == 529 or "overloaded" in low:
+        return ProviderError("overloaded", message, transient=status >= 500 or status == 429,
+                             **kw)
+    transient = status in TRANSIENT_STATUS or status >= 500
+    if should is not None:
+        transient = should
+    return ProviderError("http", message, transient=transient, **kw)
+
+
+def parse_retry_after(headers) -> float | None:
+    """retry-after-ms, then Retry-After in seconds or as an HTTP date."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    import time
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_message(body) -> tuple[str, str | None, str | None]:
+    """(message, type, code) from any of the error envelopes in PROTOCOLS.md.
+
+    OpenAI/vLLM/llama.cpp/LocalAI: {"error": {"message", "type", "code"}};
+    Anthropic: {"type": "error", "error": {"type", "message"}};
+    old vLLM: {"object": "error", "message", "type"}; vLLM auth and Ollama:
+    {"error": "text"}.
+    """
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            code = err.get("code")
+            return (
+                str(err.get("message") or err.get("type") or "error"),
+                err.get("type") or None,
+                None if code is None or isinstance(code, int) else str(code),
+            )
+        if isinstance(err, str):
+            return err, None, None
+        if body.get("object") == "error" or "message" in body:
+            return str(body.get("message", "error")), body.get("type"), None
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:300], None, None
+    return "", None, None
+
+
+# ---------------------------------------------------------------- adapter
+
+
+@dataclass
+class Timeouts:
+    """Bounds on one attempt, in seconds; `deadline` is an absolute time.monotonic()."""
+
+    connect: float = 5.0
+    first_byte: float = 60.0
+    stall: float = 30.0
+    attempt: float = 60.0
+    deadline: float | None = None
+
+
+@dataclass
+class ModelInfo:
+    """A model a server lists right now (rfctl models)."""
+
+    id: str
+    context: int | None = None
+    max_output: int | None = None
+    loaded: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Health:
+    ok: bool
+    latency_ms: float
+    detail: str = ""
+    models: list[str] = field(default_factory=list)

@@ -1,0 +1,233 @@
+"""The transport every HTTP adapter shares: one requests.Session per adapter,
+time bounds enforced on every read, errors mapped to ProviderError.
+
+Time bounds: requests' read timeout is a gap between bytes, not a total. So the
+body is always read incrementally (stream=True) and before each read the socket
+timeout is set to min(stall timeout, time left in the attempt, time left before
+the deadline). That bounds connect, first byte, each stall and the attempt as a
+whole without threads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import requests
+
+from rfctl import __version__
+from rfctl.providers.base import (
+    Health,
+    ModelInfo,
+    OnText,
+    ProviderError,
+    Request,
+    Result,
+    Timeouts,
+    classify_http,
+    error_message,
+    redact,
+    register_secret,
+)
+
+USER_AGENT = f"rfctl/{__version__}"
+
+
+class Clock:
+    """When an attempt started and when it must end."""
+
+    def __init__(self, t: Timeouts):
+        self.t = t
+        self.start = time.monotonic()
+        end = self.start + t.attempt
+        self.end = min(end, t.deadline) if t.deadline is not None else end
+        self.first_byte_at: float | None = None
+
+    def left(self) -> float:
+        return self.end - time.monotonic()
+
+    def bound(self, limit: float) -> float:
+        left = self.left()
+        if left <= 0:
+            raise ProviderError("timeout", "attempt timed out", transient=True)
+        return max(0.001, min(limit, left))
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.start) * 1000.0
+
+    def mark_first_byte(self) -> float:
+        if self.first_byte_at is None:
+            self.first_byte_at = time.monotonic()
+        return (self.first_byte_at - self.start) * 1000.0
+
+
+class HTTPAdapter:
+    """Base for adapters that speak HTTP: subclasses build payloads and parse bodies."""
+
+    kind = "http"
+
+    def __init__(self, provider, session: requests.Session | None = None):
+        self.provider = provider  # rfctl.config.ProviderConfig
+        self.name = provider.name
+        self.base_url = provider.base_url.rstrip("/")
+        self.api_key = provider.key()
+        register_secret(self.api_key)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    # ------------------------------------------------------------ subclass API
+
+    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
+        raise NotImplementedError
+
+    def health(self, timeout: float) -> Health:
+        raise NotImplementedError
+
+    def list_models(self, timeout: float) -> list[ModelInfo]:
+        raise NotImplementedError
+
+    def headers(self) -> dict[str, str]:
+        h = {"Content-Type": "application/json"}
+        h.update(self.provider.headers)
+        return h
+
+    # ------------------------------------------------------------ transport
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def open(self, method: str, path: str, clock: Clock, payload: dict | None = None,
+             headers: dict | None = None) -> requests.Response:
+        """Send the request and return the response once its headers are in.
+
+        A non-2xx status is read and raised as a classified ProviderError.
+        """
+        t = clock.t
+        try:
+            resp = self.session.request(
+                method,
+                self.url(path),
+                data=None if payload is None else json.dumps(payload).encode(),
+                headers=headers if headers is not None else self.headers(),
+                stream=True,
+                timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
+            )
+        except requests.exceptions.ConnectTimeout:
+            raise ProviderError("connect", f"connect timeout to {self.base_url}",
+                                transient=True) from None
+        except requests.exceptions.ReadTimeout:
+            raise ProviderError("timeout", f"no response from {self.base_url} in time",
+                                transient=True) from None
+        except requests.exceptions.SSLError as e:
+            raise ProviderError("connect", f"TLS error: {_reason(e)}", transient=False) from None
+        except requests.exceptions.ConnectionError as e:
+            raise ProviderError("connect", _connect_reason(e, self.base_url),
+                                transient=True) from None
+        except requests.exceptions.RequestException as e:
+            raise ProviderError("connect", redact(str(e)), transient=True) from None
+        clock.mark_first_byte()
+        if resp.status_code >= 400:
+            raise self.http_error(resp, clock)
+        return resp
+
+    def http_error(self, resp: requests.Response, clock: Clock) -> ProviderError:
+        try:
+            raw = b"".join(self.iter_bytes(resp, clock))
+        except ProviderError:
+            raw = b""
+        finally:
+            resp.close()
+        text = raw.decode("utf-8", "replace")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        message, etype, code = error_message(body)
+        if not message:
+            message = resp.reason or "error"
+        return classify_http(resp.status_code, message, etype, code, resp.headers)
+
+    def iter_bytes(self, resp: requests.Response, clock: Clock) -> Iterator[bytes]:
+        """The body as it arrives, each read bounded by the stall and attempt times."""
+        sock = _socket_of(resp)
+        raw = resp.raw
+        try:
+            while True:
+                limit = clock.bound(clock.t.stall)
+                if sock is not None:
+                    sock.settimeout(limit)
+                try:
+                    chunk = raw.read1(65536) if hasattr(raw, "read1") else raw.read(65536)
+                except Exception as e:  # urllib3 wraps socket errors several ways
+                    raise _read_error(e, clock) from None
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            resp.close()
+
+    def get_json(self, path: str, timeout: float):
+        """GET a small JSON document (health, model lists): (status, body)."""
+        t = Timeouts(connect=timeout, first_byte=timeout, stall=timeout, attempt=timeout)
+        clock = Clock(t)
+        resp = self.open("GET", path, clock, headers=self.headers())
+        raw = b"".join(self.iter_bytes(resp, clock))
+        if not raw.strip():
+            return resp.status_code, None
+        try:
+            return resp.status_code, json.loads(raw)
+        except ValueError:
+            return resp.status_code, raw.decode("utf-8", "replace")
+
+    def post_json(self, path: str, payload: dict, clock: Clock):
+        """POST and parse a whole JSON body (non-streamed generation)."""
+        resp = self.open("POST", path, clock, payload)
+        raw = b"".join(self.iter_bytes(resp, clock))
+        try:
+            return resp, json.loads(raw)
+        except ValueError:
+            snippet = raw[:200].decode("utf-8", "replace")
+            raise ProviderError("bad_response", f"response is not JSON: {snippet!r}",
+                                transient=True, status=resp.status_code, accepted=True) from None
+
+
+def _socket_of(resp: requests.Response):
+    # urllib3 keeps the connection on the response while the body is unread.
+    conn = getattr(resp.raw, "connection", None) or getattr(resp.raw, "_connection", None)
+    return getattr(conn, "sock", None)
+
+
+def _read_error(e: Exception, clock: Clock) -> ProviderError:
+    text = f"{type(e).__name__} {e}"
+    if "timed out" in text.lower() or "timeout" in type(e).__name__.lower():
+        if clock.left() <= 0.001:
+            return ProviderError("timeout", "attempt timed out", transient=True, accepted=True)
+        return ProviderError("timeout", f"stream stalled for {clock.t.stall:g}s",
+                             transient=True, accepted=True)
+    return ProviderError("stream", f"connection broken while reading: {_reason(e)}",
+                         transient=True, accepted=True)
+
+
+def _reason(e: Exception) -> str:
+    # The innermost cause is the readable one ("Connection refused").
+    inner = e
+    while True:
+        nxt = getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
+        if nxt is None or nxt is inner or not isinstance(nxt, BaseException):
+            break
+        inner = nxt
+    return redact(str(inner).split(": ", 1)[-1] if ": " in str(inner) else str(inner))
+
+
+def _connect_reason(e: Exception, base_url: str) -> str:
+    text = str(e)
+    for needle, words in (("Connection refused", "connection refused"),
+                          ("Name or service not known", "unknown host"),
+                          ("Temporary failure in name resolution", "unknown host"),
+                          ("Connection reset", "connection reset"),
+                          ("RemoteDisconnected", "connection closed before a response"),
+                          ("Connection aborted", "connection closed before a response")):
+        if needle in text:
+            return f"{words} ({base_url})"
+    return f"cannot connect to {base_url}: {_reason(e)}"
