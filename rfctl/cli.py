@@ -27,16 +27,34 @@ def _common_options() -> argparse.ArgumentParser:
     """
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("files (each also settable by environment variable)")
-    g.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
-                   help="config file (env RFCTL_CONFIG)")
-    g.add_argument("--models-file", metavar="FILE", default=argparse.SUPPRESS,
-                   help="user model registry merged over the shipped one (env RFCTL_MODELS)")
-    g.add_argument("--usage-log", metavar="FILE", default=argparse.SUPPRESS,
-                   help="usage log (env RFCTL_USAGE_LOG)")
-    g.add_argument("--state", metavar="FILE", default=argparse.SUPPRESS,
-                   help="router state: cooldowns, round-robin cursor (env RFCTL_STATE)")
-    g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                   help="more detail on stderr (repeatable)")
+    g.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="config file (env RFCTL_CONFIG)"
+    )
+    g.add_argument(
+        "--models-file",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="user model registry merged over the shipped one (env RFCTL_MODELS)",
+    )
+    g.add_argument(
+        "--usage-log",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="usage log (env RFCTL_USAGE_LOG)",
+    )
+    g.add_argument(
+        "--state",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="router state: cooldowns, round-robin cursor (env RFCTL_STATE)",
+    )
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="more detail on stderr (repeatable)",
+    )
     return p
 
 

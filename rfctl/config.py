@@ -58,7 +58,7 @@ class ProviderConfig:
     kind: str
     base_url: str
     api_key_env: str | None = None
-    api_key: str | None = None  # from the file; discouraged
+    api_key: str | None = field(default=None, repr=False)  # from the file; discouraged
     model: str | None = None
     models: list[str] = field(default_factory=list)
     priority: int = 0
@@ -107,7 +107,9 @@ class Config:
             return self.providers[name]
         except KeyError:
             known = ", ".join(self.providers) or "none"
-            raise ConfigError(f"no provider named {name!r} is configured (known: {known})") from None
+            raise ConfigError(
+                f"no provider named {name!r} is configured (known: {known})"
+            ) from None
 
     def enabled(self) -> list[ProviderConfig]:
         return [p for p in self.providers.values() if p.enabled]
@@ -161,10 +163,16 @@ def _zero_config_providers() -> list[ProviderConfig]:
     else:
         ollama = KINDS["ollama"][0]
     out = [
-        ProviderConfig("claude", "anthropic", KINDS["anthropic"][0], "ANTHROPIC_API_KEY",
-                       model="claude-sonnet-4-5"),
-        ProviderConfig("openai", "openai", KINDS["openai"][0], "OPENAI_API_KEY",
-                       model="gpt-4o-mini"),
+        ProviderConfig(
+            "claude",
+            "anthropic",
+            KINDS["anthropic"][0],
+            "ANTHROPIC_API_KEY",
+            model="claude-sonnet-4-5",
+        ),
+        ProviderConfig(
+            "openai", "openai", KINDS["openai"][0], "OPENAI_API_KEY", model="gpt-4o-mini"
+        ),
         ProviderConfig("ollama", "ollama", ollama.rstrip("/"), None, model="llama3.2"),
         ProviderConfig("vllm", "vllm", KINDS["vllm"][0], "VLLM_API_KEY"),
         ProviderConfig("lmstudio", "lmstudio", KINDS["lmstudio"][0], "LM_API_TOKEN"),
@@ -177,21 +185,38 @@ def _zero_config_providers() -> list[ProviderConfig]:
 
 def builtin_stub() -> ProviderConfig:
     """Always available to `-p stub` (offline, deterministic); never routed to."""
-    return ProviderConfig("stub", "stub", "stub://", None, model="stub-echo",
-                          priority=1000, enabled=False)
+    return ProviderConfig(
+        "stub", "stub", "stub://", None, model="stub-echo", priority=1000, enabled=False
+    )
 
 
 # ---------------------------------------------------------------- loading
 
 _DEFAULT_KEYS = {
-    "strategy": str, "timeout": (int, float), "deadline": (int, float), "retries": int,
-    "max_tokens": int, "connect_timeout": (int, float), "first_byte_timeout": (int, float),
-    "stall_timeout": (int, float), "cooldown": (int, float), "max_retry_after": (int, float),
+    "strategy": str,
+    "timeout": (int, float),
+    "deadline": (int, float),
+    "retries": int,
+    "max_tokens": int,
+    "connect_timeout": (int, float),
+    "first_byte_timeout": (int, float),
+    "stall_timeout": (int, float),
+    "cooldown": (int, float),
+    "max_retry_after": (int, float),
 }
 _PROVIDER_KEYS = {
-    "kind": str, "base_url": str, "api_key_env": str, "api_key": str, "model": str,
-    "models": list, "priority": int, "enabled": bool, "timeout": (int, float),
-    "connect_timeout": (int, float), "stall_timeout": (int, float), "retries": int,
+    "kind": str,
+    "base_url": str,
+    "api_key_env": str,
+    "api_key": str,
+    "model": str,
+    "models": list,
+    "priority": int,
+    "enabled": bool,
+    "timeout": (int, float),
+    "connect_timeout": (int, float),
+    "stall_timeout": (int, float),
+    "retries": int,
     "headers": dict,
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
@@ -204,8 +229,10 @@ def _check(where: str, table: dict, schema: dict, path: Path) -> None:
             raise ConfigError(f"{path}: unknown key {where}{key!r}")
         want = schema[key]
         # bool is an int in Python; a number field must not take true/false.
-        if isinstance(value, bool) and want is not bool and bool not in (
-            want if isinstance(want, tuple) else (want,)
+        if (
+            isinstance(value, bool)
+            and want is not bool
+            and bool not in (want if isinstance(want, tuple) else (want,))
         ):
             raise ConfigError(f"{path}: {where}{key} must be {_type_name(want)}, not a boolean")
         if not isinstance(value, want):
@@ -213,8 +240,14 @@ def _check(where: str, table: dict, schema: dict, path: Path) -> None:
 
 
 def _type_name(want) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "an array", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "an array",
+        dict: "a table",
+    }
     if isinstance(want, tuple):
         return "a number"
     return names.get(want, want.__name__)

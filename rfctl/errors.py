@@ -17,6 +17,7 @@ class Exit(enum.IntEnum):
     DATAERR = 65  # bad input data
     UNAVAILABLE = 69  # no provider could serve, a failure was not transient
     TEMPFAIL = 75  # every failure was transient
+    CANTCREAT = 73  # cannot write the -o output file
     NOPERM = 77  # refused by a cost limit
     CONFIG = 78
     INTERRUPTED = 130

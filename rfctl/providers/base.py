@@ -118,7 +118,7 @@ class ProviderError(Exception):
         partial_text: str = "",
         accepted: bool = False,
     ):
-        super().__init__(message)
+        super().__init__(redact(message))  # repr() and tracebacks show args: no secrets there
         self.kind = kind
         self.message = redact(message)
         self.transient = transient
@@ -170,12 +170,25 @@ TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 
 _CONTEXT_HINTS = (
-    "context length", "context_length", "maximum context", "context window",
-    "exceeds the available context", "exceed_context_size", "too many tokens",
-    "prompt is too long", "input is too long", "context size",
+    "context length",
+    "context_length",
+    "maximum context",
+    "context window",
+    "exceeds the available context",
+    "exceed_context_size",
+    "too many tokens",
+    "prompt is too long",
+    "input is too long",
+    "context size",
 )
-_POLICY_HINTS = ("content_policy", "content policy", "content_filter", "safety system",
-                 "flagged", "usage policies")
+_POLICY_HINTS = (
+    "content_policy",
+    "content policy",
+    "content_filter",
+    "safety system",
+    "flagged",
+    "usage policies",
+)
 
 
 def classify_http(
@@ -192,8 +205,13 @@ def classify_http(
     if headers is not None:
         v = (headers.get("x-should-retry") or "").strip().lower()
         should = True if v == "true" else False if v == "false" else None
-    kw = dict(status=status, provider_type=provider_type or code, retry_after=retry_after,
-              should_retry=should, accepted=True)
+    kw = dict(
+        status=status,
+        provider_type=provider_type or code,
+        retry_after=retry_after,
+        should_retry=should,
+        accepted=True,
+    )
     if status in (400, 413, 422) and any(h in low for h in _CONTEXT_HINTS):
         return ProviderError("context", message, transient=False, **kw)
     if status == 400 and any(h in low for h in _POLICY_HINTS):
@@ -209,8 +227,7 @@ def classify_http(
     if status == 429:
         return ProviderError("rate_limit", message, transient=True, **kw)
     if status == 529 or "overloaded" in low:
-        return ProviderError("overloaded", message, transient=status >= 500 or status == 429,
-                             **kw)
+        return ProviderError("overloaded", message, transient=status >= 500 or status == 429, **kw)
     transient = status in TRANSIENT_STATUS or status >= 500
     if should is not None:
         transient = should
@@ -234,8 +251,8 @@ def parse_retry_after(headers) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
     import time
+    from email.utils import parsedate_to_datetime
 
     try:
         when = parsedate_to_datetime(value)

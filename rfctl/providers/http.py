@@ -10,6 +10,7 @@ whole without threads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -75,6 +76,8 @@ class HTTPAdapter:
         register_secret(self.api_key)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
+        self.session.headers["Accept-Encoding"] = "identity"
 
     # ------------------------------------------------------------ subclass API
 
@@ -97,8 +100,14 @@ class HTTPAdapter:
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def open(self, method: str, path: str, clock: Clock, payload: dict | None = None,
-             headers: dict | None = None) -> requests.Response:
+    def open(
+        self,
+        method: str,
+        path: str,
+        clock: Clock,
+        payload: dict | None = None,
+        headers: dict | None = None,
+    ) -> requests.Response:
         """Send the request and return the response once its headers are in.
 
         A non-2xx status is read and raised as a classified ProviderError.
@@ -114,16 +123,19 @@ class HTTPAdapter:
                 timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
             )
         except requests.exceptions.ConnectTimeout:
-            raise ProviderError("connect", f"connect timeout to {self.base_url}",
-                                transient=True) from None
+            raise ProviderError(
+                "connect", f"connect timeout to {self.base_url}", transient=True
+            ) from None
         except requests.exceptions.ReadTimeout:
-            raise ProviderError("timeout", f"no response from {self.base_url} in time",
-                                transient=True) from None
+            raise ProviderError(
+                "timeout", f"no response from {self.base_url} in time", transient=True
+            ) from None
         except requests.exceptions.SSLError as e:
             raise ProviderError("connect", f"TLS error: {_reason(e)}", transient=False) from None
         except requests.exceptions.ConnectionError as e:
-            raise ProviderError("connect", _connect_reason(e, self.base_url),
-                                transient=True) from None
+            raise ProviderError(
+                "connect", _connect_reason(e, self.base_url), transient=True
+            ) from None
         except requests.exceptions.RequestException as e:
             raise ProviderError("connect", redact(str(e)), transient=True) from None
         clock.mark_first_byte()
@@ -149,20 +161,27 @@ class HTTPAdapter:
         return classify_http(resp.status_code, message, etype, code, resp.headers)
 
     def iter_bytes(self, resp: requests.Response, clock: Clock) -> Iterator[bytes]:
-        """The body as it arrives, each read bounded by the stall and attempt times."""
+        """The body as it arrives, each read bounded by the stall and attempt times.
+
+        Until the first body byte the first-byte bound applies instead of the
+        stall bound: some servers send headers before a long prefill."""
         sock = _socket_of(resp)
         raw = resp.raw
+        waiting = clock.t.first_byte
         try:
             while True:
-                limit = clock.bound(clock.t.stall)
+                limit = clock.bound(waiting)
                 if sock is not None:
-                    sock.settimeout(limit)
+                    # Closed once the body was read to its end; read1() then says so.
+                    with contextlib.suppress(OSError):
+                        sock.settimeout(limit)
                 try:
                     chunk = raw.read1(65536) if hasattr(raw, "read1") else raw.read(65536)
                 except Exception as e:  # urllib3 wraps socket errors several ways
-                    raise _read_error(e, clock) from None
+                    raise _read_error(e, clock, limit) from None
                 if not chunk:
                     return
+                waiting = clock.t.stall
                 yield chunk
         finally:
             resp.close()
@@ -188,25 +207,38 @@ class HTTPAdapter:
             return resp, json.loads(raw)
         except ValueError:
             snippet = raw[:200].decode("utf-8", "replace")
-            raise ProviderError("bad_response", f"response is not JSON: {snippet!r}",
-                                transient=True, status=resp.status_code, accepted=True) from None
+            raise ProviderError(
+                "bad_response",
+                f"response is not JSON: {snippet!r}",
+                transient=True,
+                status=resp.status_code,
+                accepted=True,
+            ) from None
 
 
 def _socket_of(resp: requests.Response):
     # urllib3 keeps the connection on the response while the body is unread.
     conn = getattr(resp.raw, "connection", None) or getattr(resp.raw, "_connection", None)
-    return getattr(conn, "sock", None)
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        # "Connection: close" bodies: http.client hands the socket over to the
+        # response's file and clears conn.sock; reach it through that file.
+        fp = getattr(getattr(resp.raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    return sock
 
 
-def _read_error(e: Exception, clock: Clock) -> ProviderError:
+def _read_error(e: Exception, clock: Clock, limit: float) -> ProviderError:
     text = f"{type(e).__name__} {e}"
     if "timed out" in text.lower() or "timeout" in type(e).__name__.lower():
         if clock.left() <= 0.001:
             return ProviderError("timeout", "attempt timed out", transient=True, accepted=True)
-        return ProviderError("timeout", f"stream stalled for {clock.t.stall:g}s",
-                             transient=True, accepted=True)
-    return ProviderError("stream", f"connection broken while reading: {_reason(e)}",
-                         transient=True, accepted=True)
+        return ProviderError(
+            "timeout", f"stream stalled: no data for {limit:.3g}s", transient=True, accepted=True
+        )
+    return ProviderError(
+        "stream", f"connection broken while reading: {_reason(e)}", transient=True, accepted=True
+    )
 
 
 def _reason(e: Exception) -> str:
@@ -222,12 +254,14 @@ def _reason(e: Exception) -> str:
 
 def _connect_reason(e: Exception, base_url: str) -> str:
     text = str(e)
-    for needle, words in (("Connection refused", "connection refused"),
-                          ("Name or service not known", "unknown host"),
-                          ("Temporary failure in name resolution", "unknown host"),
-                          ("Connection reset", "connection reset"),
-                          ("RemoteDisconnected", "connection closed before a response"),
-                          ("Connection aborted", "connection closed before a response")):
+    for needle, words in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("Temporary failure in name resolution", "unknown host"),
+        ("Connection reset", "connection reset"),
+        ("RemoteDisconnected", "connection closed before a response"),
+        ("Connection aborted", "connection closed before a response"),
+    ):
         if needle in text:
             return f"{words} ({base_url})"
     return f"cannot connect to {base_url}: {_reason(e)}"

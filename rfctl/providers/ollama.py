@@ -1,0 +1,279 @@
+"""Ollama's native API: POST /api/chat (not its /v1 layer), NDJSON streams.
+
+"stream" is always sent explicitly (the native API streams by default).
+Options: temperature, num_predict (from max_tokens), stop. num_ctx is not
+sent: changing it reloads the model, and the right window is the operator's
+choice (Modelfile, OLLAMA_CONTEXT_LENGTH); `rfctl models` shows the loaded
+window from /api/ps. When no model is named, the first of /api/tags is used.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rfctl.providers import (
+    as_int,
+    cut,
+    fetch_json,
+    in_stream_error,
+    malformed,
+    short_clock,
+)
+from rfctl.providers.base import (
+    Health,
+    ModelInfo,
+    OnText,
+    ProviderError,
+    Request,
+    Result,
+    Timeouts,
+    Usage,
+    normalise_finish,
+)
+from rfctl.providers.http import Clock, HTTPAdapter
+from rfctl.providers.streams import iter_lines, iter_ndjson
+
+# Per process: the model picked for servers where none was configured.
+_FIRST_MODEL: dict[str, str] = {}
+
+
+class OllamaAdapter(HTTPAdapter):
+    kind = "ollama"
+
+    def __init__(self, provider, session=None):
+        super().__init__(provider, session)
+        # Paths carry /api; tolerate a base_url copied with /api or /v1 on it.
+        for suffix in ("/api", "/v1"):
+            if self.base_url.endswith(suffix):
+                self.base_url = self.base_url[: -len(suffix)]
+
+    def headers(self) -> dict[str, str]:
+        h = super().headers()
+        if self.api_key:  # only ollama.com's hosted API wants one
+            h["Authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    # ------------------------------------------------------------ generate
+
+    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
+        clock = Clock(timeouts)
+        model = self._model_for(req, clock)
+        payload = self._payload(req, model)
+        if req.stream:
+            return self._stream(payload, model, clock, on_text)
+        resp, body = self.post_json("/api/chat", payload, clock)
+        if not isinstance(body, dict):
+            raise ProviderError(
+                "bad_response",
+                "response is not a JSON object",
+                transient=True,
+                status=resp.status_code,
+                accepted=True,
+            )
+        if body.get("error"):
+            raise _error(body)
+        message = body.get("message")
+        if not isinstance(message, dict):
+            raise ProviderError(
+                "bad_response",
+                "response has no message",
+                transient=True,
+                status=resp.status_code,
+                accepted=True,
+            )
+        return Result(
+            text=_content(body),
+            finish_reason=_finish(body),
+            model=body.get("model") or model,
+            usage=map_usage(body),
+            latency_ms=clock.elapsed_ms(),
+            stream=False,
+            http_status=resp.status_code,
+        )
+
+    def _payload(self, req: Request, model: str) -> dict:
+        messages = []
+        if req.system:
+            messages.append({"role": "system", "content": req.system})
+        messages.append({"role": "user", "content": req.prompt})
+        options: dict = {}
+        if req.temperature is not None:
+            options["temperature"] = req.temperature
+        if req.max_tokens is not None:
+            options["num_predict"] = req.max_tokens
+        if req.stop:
+            options["stop"] = list(req.stop)
+        body: dict = {"model": model, "messages": messages, "stream": bool(req.stream)}
+        if options:
+            body["options"] = options
+        return body
+
+    def _model_for(self, req: Request, clock: Clock) -> str:
+        model = req.model or self.provider.model
+        if model:
+            return model
+        if self.base_url not in _FIRST_MODEL:
+            names = _tag_names(fetch_json(self, "GET", "/api/tags", clock))
+            if not names:
+                raise ProviderError(
+                    "not_found",
+                    f"no model configured for provider {self.name!r} and Ollama has none pulled",
+                    transient=False,
+                )
+            _FIRST_MODEL[self.base_url] = names[0]
+        return _FIRST_MODEL[self.base_url]
+
+    def _stream(self, payload: dict, model: str, clock: Clock, on_text: OnText | None) -> Result:
+        resp = self.open("POST", "/api/chat", clock, payload)
+        parts: list[str] = []
+        final: dict | None = None
+        seen_model = None
+        ttft = None
+        chunks = self.iter_bytes(resp, clock)
+        try:
+            for rec in iter_ndjson(iter_lines(chunks)):
+                if rec is None:
+                    raise malformed("a line that is not a JSON object")
+                if rec.get("error"):
+                    raise _error(rec)
+                seen_model = rec.get("model") or seen_model
+                piece = _content(rec)
+                if piece:  # the final done:true record may carry text too
+                    if ttft is None:
+                        ttft = clock.elapsed_ms()
+                    parts.append(piece)
+                    if on_text is not None:
+                        on_text(piece)
+                if rec.get("done") is True:
+                    final = rec
+                    break
+            if final is None:
+                raise cut('the final "done": true record')
+        except ProviderError as e:
+            e.partial_text = "".join(parts)
+            e.accepted = True
+            raise
+        finally:
+            chunks.close()
+        return Result(
+            text="".join(parts),
+            finish_reason=_finish(final),
+            model=seen_model or model,
+            usage=map_usage(final),
+            latency_ms=clock.elapsed_ms(),
+            ttft_ms=ttft,
+            stream=True,
+            http_status=resp.status_code,
+        )
+
+    # ------------------------------------------------------------ health, models
+
+    def health(self, timeout: float) -> Health:
+        t0 = time.monotonic()
+        try:
+            body = fetch_json(self, "GET", "/api/version", short_clock(timeout))
+        except ProviderError as e:
+            return Health(False, _ms(t0), e.short())
+        version = body.get("version") if isinstance(body, dict) else None
+        if not version:
+            return Health(False, _ms(t0), "unexpected answer to GET /api/version")
+        return Health(True, _ms(t0), f"ollama {version}")
+
+    def list_models(self, timeout: float) -> list[ModelInfo]:
+        """/api/tags, the loaded window from /api/ps, the trained one from /api/show.
+
+        /api/show is one call per model: those stop when `timeout` runs out,
+        leaving the remaining contexts unknown rather than failing the list.
+        """
+        end = time.monotonic() + timeout
+        tags = fetch_json(self, "GET", "/api/tags", short_clock(timeout))
+        items = tags.get("models") if isinstance(tags, dict) else None
+        loaded: dict[str, int | None] = {}
+        try:
+            ps = fetch_json(self, "GET", "/api/ps", short_clock(_left(end)))
+        except ProviderError:
+            ps = None
+        running = ps.get("models") if isinstance(ps, dict) else None
+        for m in running if isinstance(running, list) else ():
+            if isinstance(m, dict) and isinstance(m.get("name"), str):
+                loaded[m["name"]] = as_int(m.get("context_length"))
+        out = []
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            name = item["name"]
+            details = item.get("details") if isinstance(item.get("details"), dict) else {}
+            trained = as_int(details.get("context_length"))
+            if trained is None and end - time.monotonic() > 0.01:
+                trained = self._trained_context(name, _left(end))
+            extra = {
+                k: details[k]
+                for k in ("family", "parameter_size", "quantization_level")
+                if details.get(k)
+            }
+            if trained:
+                extra["context_train"] = trained
+            is_loaded = name in loaded
+            # A loaded model's window is what it was loaded with; otherwise the
+            # trained maximum is the best we know (the server default may be lower).
+            context = loaded.get(name) if is_loaded and loaded.get(name) else trained
+            out.append(ModelInfo(name, context=context, loaded=is_loaded, extra=extra))
+        return out
+
+    def _trained_context(self, name: str, timeout: float) -> int | None:
+        try:
+            show = fetch_json(self, "POST", "/api/show", short_clock(timeout), {"model": name})
+        except ProviderError:
+            return None
+        info = show.get("model_info") if isinstance(show, dict) else None
+        if not isinstance(info, dict):
+            return None
+        arch = info.get("general.architecture")
+        if isinstance(arch, str) and arch:
+            return as_int(info.get(f"{arch}.context_length"))
+        return next((as_int(v) for k, v in info.items() if k.endswith(".context_length")), None)
+
+
+# ---------------------------------------------------------------- parsing helpers
+
+
+def map_usage(rec) -> Usage:
+    """prompt_eval_count / eval_count; Ollama omits zero counts (omitempty)."""
+    if not isinstance(rec, dict):
+        return Usage()
+    inp, out = as_int(rec.get("prompt_eval_count")), as_int(rec.get("eval_count"))
+    return Usage(input_tokens=inp, output_tokens=out, reported=inp is not None or out is not None)
+
+
+def _content(rec: dict) -> str:
+    message = rec.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else ""
+
+
+def _finish(rec: dict) -> str | None:
+    # A done record without done_reason still ended normally.
+    return normalise_finish(rec.get("done_reason") or ("stop" if rec.get("done") else None))
+
+
+def _tag_names(body) -> list[str]:
+    items = body.get("models") if isinstance(body, dict) else None
+    return (
+        [m["name"] for m in items if isinstance(m, dict) and isinstance(m.get("name"), str)]
+        if isinstance(items, list)
+        else []
+    )
+
+
+def _error(rec: dict) -> ProviderError:
+    err = rec.get("error")
+    message = err if isinstance(err, str) else str((err or {}).get("message", err))
+    return in_stream_error(message, None)
+
+
+def _ms(t0: float) -> float:
+    return (time.monotonic() - t0) * 1000.0
+
+
+def _left(end: float) -> float:
+    return max(0.001, end - time.monotonic())

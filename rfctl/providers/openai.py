@@ -1,0 +1,443 @@
+"""OpenAI Chat Completions, and every server that speaks it.
+
+Kinds: openai, openai-compatible, vllm, lmstudio, localai, llamacpp. Their
+base_url already ends in /v1 (config.KINDS), so requests go to
+{base_url}/chat/completions and {base_url}/models. What differs between the
+kinds is data (TRAITS below): the max-tokens field, how health is checked,
+where context windows are listed, and what to do when no model is named.
+
+Streaming asks for usage (stream_options.include_usage) from every kind:
+OpenAI, vLLM, LM Studio >= 0.3.18 and llama.cpp honour it; LocalAI is a Go
+server whose JSON decoder ignores fields it does not know, so asking costs
+nothing. A generic openai-compatible server might validate strictly (pydantic
+extra="forbid" answers 400/422): for that kind only, a 400/422 to a request
+carrying stream_options is retried once without it, and the server is
+remembered for the rest of the process. Without usage, counts are estimated
+by the caller (Usage.reported False), except llama.cpp, whose final chunk
+carries `timings` we can count from.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from rfctl.providers import (
+    as_int,
+    cut,
+    fetch_json,
+    in_stream_error,
+    malformed,
+    refused,
+    short_clock,
+)
+from rfctl.providers.base import (
+    Health,
+    ModelInfo,
+    OnText,
+    ProviderError,
+    Request,
+    Result,
+    Timeouts,
+    Usage,
+    error_message,
+    normalise_finish,
+)
+from rfctl.providers.http import Clock, HTTPAdapter
+from rfctl.providers.streams import iter_lines, iter_sse
+
+
+@dataclass(frozen=True)
+class Traits:
+    max_tokens_field: str  # openai's reasoning models reject max_tokens
+    health_path: str  # GET this for health
+    health_at_root: bool  # the path hangs off the server root, not base_url (/v1)
+    health_lists: bool  # the health call is a model list
+    no_model: str  # when none is named: "list" (first listed id) | "default" | "required"
+
+
+TRAITS = {
+    "openai": Traits("max_completion_tokens", "/models", False, True, "required"),
+    "openai-compatible": Traits("max_tokens", "/models", False, True, "list"),
+    "vllm": Traits("max_tokens", "/health", True, False, "list"),
+    "lmstudio": Traits("max_tokens", "/models", False, True, "list"),
+    "localai": Traits("max_tokens", "/readyz", True, False, "list"),
+    # llama-server serves one model and ignores the request's model name.
+    "llamacpp": Traits("max_tokens", "/health", True, False, "default"),
+}
+
+# Per process: base URLs of generic servers that refused stream_options, and
+# the model picked for servers where none was configured (one GET /models).
+_NO_STREAM_OPTIONS: set[str] = set()
+_FIRST_MODEL: dict[str, str] = {}
+
+
+class OpenAIAdapter(HTTPAdapter):
+    kind = "openai"
+
+    def __init__(self, provider, session=None):
+        super().__init__(provider, session)
+        self.kind = provider.kind
+        self.traits = TRAITS[provider.kind]
+        # /health, /readyz and /props hang off the server root, not /v1.
+        base = self.base_url
+        self.root = base[: -len("/v1")] if base.endswith("/v1") else base
+
+    def headers(self) -> dict[str, str]:
+        h = super().headers()
+        if self.api_key:
+            h["Authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    def url(self, path: str) -> str:
+        # Absolute URLs pass through: root endpoints such as /health.
+        return path if "://" in path else f"{self.base_url}{path}"
+
+    # ------------------------------------------------------------ generate
+
+    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
+        clock = Clock(timeouts)
+        model = self._model_for(req, clock)
+        payload = self._payload(req, model)
+        if req.stream:
+            return self._stream(payload, model, clock, on_text)
+        resp, body = self.post_json("/chat/completions", payload, clock)
+        return self._parse(body, model, clock, resp.status_code)
+
+    def _payload(self, req: Request, model: str) -> dict:
+        messages = []
+        if req.system:
+            messages.append({"role": "system", "content": req.system})
+        messages.append({"role": "user", "content": req.prompt})
+        body: dict = {"model": model, "messages": messages}
+        if req.max_tokens is not None:
+            body[self.traits.max_tokens_field] = req.max_tokens
+        if req.temperature is not None:
+            body["temperature"] = req.temperature
+        if req.stop:
+            body["stop"] = list(req.stop)
+        if req.stream:
+            body["stream"] = True
+            if self.base_url not in _NO_STREAM_OPTIONS:
+                body["stream_options"] = {"include_usage": True}
+        return body
+
+    def _model_for(self, req: Request, clock: Clock) -> str:
+        model = req.model or self.provider.model
+        if model:
+            return model
+        how = self.traits.no_model
+        if how == "default":
+            return "default"
+        if how == "required":
+            raise ProviderError(
+                "not_found",
+                f"no model configured for provider {self.name!r}: "
+                "set `model` in its config or pass -m",
+                transient=False,
+            )
+        if self.base_url not in _FIRST_MODEL:
+            ids = [m.id for m in _model_list(fetch_json(self, "GET", "/models", clock))]
+            # LM Studio lists every downloaded model, embedding models included.
+            chat = [i for i in ids if "embed" not in i.lower()] or ids
+            if not chat:
+                raise ProviderError(
+                    "not_found",
+                    f"no model configured for provider {self.name!r} and the server lists none",
+                    transient=False,
+                )
+            _FIRST_MODEL[self.base_url] = chat[0]
+        return _FIRST_MODEL[self.base_url]
+
+    def _parse(self, body, model: str, clock: Clock, status: int) -> Result:
+        if not isinstance(body, dict):
+            raise ProviderError(
+                "bad_response",
+                "response is not a JSON object",
+                transient=True,
+                status=status,
+                accepted=True,
+            )
+        if body.get("error"):  # some servers report failures with a 200
+            raise _body_error(body)
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise ProviderError(
+                "bad_response",
+                "response has no choices",
+                transient=True,
+                status=status,
+                accepted=True,
+            )
+        choice = next(
+            (c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), choices[0]
+        )
+        message = choice.get("message") or {}
+        text = _text(message.get("content")) or _text(choice.get("text"))
+        finish = normalise_finish(choice.get("finish_reason"))
+        _check_refusal(finish, text, message.get("refusal"))
+        return Result(
+            text=text,
+            finish_reason=finish,
+            model=body.get("model") or model,
+            usage=map_usage(body.get("usage"), body.get("timings")),
+            latency_ms=clock.elapsed_ms(),
+            stream=False,
+            http_status=status,
+            response_id=body.get("id"),
+        )
+
+    def _open_stream(self, payload: dict, clock: Clock):
+        try:
+            return self.open("POST", "/chat/completions", clock, payload)
+        except ProviderError as e:
+            retry = (
+                self.kind == "openai-compatible"
+                and "stream_options" in payload
+                and e.status in (400, 422)
+                and e.kind != "context"
+            )
+            if not retry:
+                raise
+        plain = {k: v for k, v in payload.items() if k != "stream_options"}
+        resp = self.open("POST", "/chat/completions", clock, plain)
+        _NO_STREAM_OPTIONS.add(self.base_url)
+        return resp
+
+    def _stream(self, payload: dict, model: str, clock: Clock, on_text: OnText | None) -> Result:
+        resp = self._open_stream(payload, clock)
+        parts: list[str] = []
+        refusal: list[str] = []
+        finish = usage = timings = rid = None
+        seen_model = None
+        ttft = None
+        done = False
+        chunks = self.iter_bytes(resp, clock)
+        try:
+            for ev in iter_sse(iter_lines(chunks)):
+                data = ev.data.strip()
+                if ev.event == "error":  # old llama.cpp's `error:` line, or `event: error`
+                    raise _event_error(data)
+                if data == "[DONE]":
+                    done = True
+                    break
+                try:
+                    obj = json.loads(data)
+                except ValueError:
+                    raise malformed(data) from None
+                if not isinstance(obj, dict):
+                    raise malformed(data)
+                if obj.get("error"):
+                    raise _body_error(obj)
+                seen_model = obj.get("model") or seen_model
+                rid = obj.get("id") or rid
+                if obj.get(
+                    "usage"
+                ):  # the include_usage chunk (choices: []), or vLLM's running usage
+                    usage = obj["usage"]
+                if obj.get("timings"):
+                    timings = obj["timings"]
+                for choice in obj.get("choices") or ():
+                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                        continue
+                    delta = choice.get("delta") or {}
+                    piece = _text(delta.get("content")) or _text(choice.get("text"))
+                    if piece:  # llama.cpp's first delta has content null
+                        if ttft is None:
+                            ttft = clock.elapsed_ms()
+                        parts.append(piece)
+                        if on_text is not None:
+                            on_text(piece)
+                    if isinstance(delta.get("refusal"), str):
+                        refusal.append(delta["refusal"])
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+            if not done and finish is None:
+                raise cut("[DONE]")
+            finish = normalise_finish(finish)
+            _check_refusal(finish, "".join(parts), "".join(refusal))
+        except ProviderError as e:
+            e.partial_text = "".join(parts)
+            e.accepted = True
+            raise
+        finally:
+            chunks.close()
+        return Result(
+            text="".join(parts),
+            finish_reason=finish,
+            model=seen_model or model,
+            usage=map_usage(usage, timings),
+            latency_ms=clock.elapsed_ms(),
+            ttft_ms=ttft,
+            stream=True,
+            http_status=resp.status_code,
+            response_id=rid,
+        )
+
+    # ------------------------------------------------------------ health, models
+
+    def health(self, timeout: float) -> Health:
+        t0 = time.monotonic()
+        path = self.traits.health_path
+        if self.traits.health_at_root:
+            path = self.root + path
+        try:
+            body = fetch_json(self, "GET", path, short_clock(timeout))
+        except ProviderError as e:
+            if e.kind == "bad_response" and not self.traits.health_lists:
+                return Health(True, _ms(t0), "ok")  # any 2xx body means alive
+            return Health(False, _ms(t0), e.short())
+        if not self.traits.health_lists:
+            status = body.get("status") if isinstance(body, dict) else None
+            return Health(True, _ms(t0), str(status or "ok"))
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            return Health(False, _ms(t0), "unexpected answer to GET /models")
+        models = [m.id for m in _model_list(body)]
+        return Health(True, _ms(t0), f"{len(models)} models", models)
+
+    def list_models(self, timeout: float) -> list[ModelInfo]:
+        end = time.monotonic() + timeout
+        if self.kind == "lmstudio":
+            # /api/v0/models says which models are loaded and their context.
+            try:
+                body = fetch_json(self, "GET", self.root + "/api/v0/models", short_clock(timeout))
+                return _model_list(body)
+            except ProviderError as e:
+                if e.kind not in ("not_found", "http", "bad_response"):
+                    raise
+        models = _model_list(fetch_json(self, "GET", "/models", short_clock(_left(end))))
+        if self.kind == "llamacpp" and any(m.context is None for m in models):
+            # Older builds list only n_ctx_train; the runtime window is in /props.
+            try:
+                props = fetch_json(self, "GET", self.root + "/props", short_clock(_left(end)))
+            except ProviderError:
+                props = None
+            settings = props.get("default_generation_settings") if isinstance(props, dict) else None
+            n_ctx = as_int(settings.get("n_ctx")) if isinstance(settings, dict) else None
+            if n_ctx and len(models) == 1:
+                models[0].context = n_ctx
+        return models
+
+
+# ---------------------------------------------------------------- parsing helpers
+
+
+def map_usage(u, timings=None) -> Usage:
+    """PROTOCOLS 0.3: prompt_tokens includes cached; completion_tokens includes reasoning.
+
+    llama.cpp without a usage object still sends `timings` on its last chunk:
+    prompt_n (evaluated) + cache_n (reused) is the input, predicted_n the output.
+    """
+    if isinstance(u, dict) and (
+        u.get("prompt_tokens") is not None or u.get("completion_tokens") is not None
+    ):
+        pd = u.get("prompt_tokens_details") or {}
+        cd = u.get("completion_tokens_details") or {}
+        pd = pd if isinstance(pd, dict) else {}
+        cd = cd if isinstance(cd, dict) else {}
+        return Usage(
+            input_tokens=as_int(u.get("prompt_tokens")),
+            output_tokens=as_int(u.get("completion_tokens")),
+            cached_input_tokens=as_int(pd.get("cached_tokens")),
+            cache_write_tokens=as_int(pd.get("cache_write_tokens")),
+            reasoning_tokens=as_int(cd.get("reasoning_tokens")),
+            reported=True,
+        )
+    if isinstance(timings, dict) and (
+        timings.get("prompt_n") is not None or timings.get("predicted_n") is not None
+    ):
+        prompt, cache = as_int(timings.get("prompt_n")), as_int(timings.get("cache_n"))
+        return Usage(
+            input_tokens=None if prompt is None else prompt + (cache or 0),
+            output_tokens=as_int(timings.get("predicted_n")),
+            cached_input_tokens=cache,
+            reported=True,
+        )
+    return Usage()
+
+
+def _model_list(body) -> list[ModelInfo]:
+    """Models from any listing: OpenAI {"data": [...]}, llama.cpp's extra
+    "models", LM Studio v0 (state, max_context_length), vLLM (max_model_len)."""
+    items = None
+    if isinstance(body, dict):
+        items = body.get("data") if isinstance(body.get("data"), list) else body.get("models")
+    elif isinstance(body, list):
+        items = body
+    out = []
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        mid = item.get("id") or item.get("name") or item.get("model")
+        if not isinstance(mid, str) or not mid:
+            continue
+        meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+        context = (
+            as_int(item.get("max_model_len"))
+            or as_int(meta.get("n_ctx"))
+            or as_int(item.get("max_context_length"))
+            or as_int(item.get("context_length"))
+        )
+        extra = {}
+        for key in ("owned_by", "type", "root", "parent"):
+            if item.get(key):
+                extra[key] = item[key]
+        if as_int(meta.get("n_ctx_train")):
+            extra["context_train"] = as_int(meta.get("n_ctx_train"))
+        loaded = None
+        if isinstance(item.get("state"), str):  # LM Studio v0
+            loaded = item["state"] == "loaded"
+        elif isinstance(item.get("status"), dict):  # llama.cpp router mode
+            loaded = item["status"].get("value") == "loaded"
+        out.append(ModelInfo(mid, context=context, loaded=loaded, extra=extra))
+    return out
+
+
+def _text(content) -> str:
+    """Message content: a string, null, or (some servers) a list of text parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            p.get("text", "")
+            for p in content
+            if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+def _body_error(body: dict) -> ProviderError:
+    message, etype, code = error_message(body)
+    err = body.get("error")
+    hint = err.get("code") if isinstance(err, dict) else None
+    return in_stream_error(message, etype, hint if isinstance(hint, int) else None, code)
+
+
+def _event_error(data: str) -> ProviderError:
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return in_stream_error(data.strip() or "error event in stream", None)
+    if isinstance(obj, dict) and "error" not in obj:
+        obj = {"error": obj}  # old llama.cpp: `error: {"code":400,"message":...}`
+    return _body_error(obj) if isinstance(obj, dict) else in_stream_error(str(obj), None)
+
+
+def _check_refusal(finish: str | None, text: str, refusal) -> None:
+    if finish == "content_filter":
+        raise refused(
+            refusal
+            or "the provider's content filter stopped the answer (finish_reason content_filter)",
+            text,
+        )
+    if isinstance(refusal, str) and refusal and not text:
+        raise refused(f"the model refused: {refusal}", text)
+
+
+def _ms(t0: float) -> float:
+    return (time.monotonic() - t0) * 1000.0
+
+
+def _left(end: float) -> float:
+    return max(0.001, end - time.monotonic())

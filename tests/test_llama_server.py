@@ -1,0 +1,184 @@
+"""rfctl against a real llama.cpp server (llama-server + Gemma 3 270M, from PyPI).
+
+The model is a base model: answers are deterministic at temperature 0, so each
+test asks the server directly with the same payload and checks that rfctl
+printed exactly the server's own text and logged the server's own token counts.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.llama
+
+PROMPT = "The capital of France is"
+
+
+@pytest.fixture
+def llama_config(write_config, llama_server, tmp_path):
+    log = tmp_path / "usage.jsonl"
+    write_config(f"""
+[providers.local]
+kind = "llamacpp"
+base_url = "{llama_server.url}/v1"
+
+[providers.messages]
+kind = "anthropic"
+base_url = "{llama_server.url}"
+enabled = false
+""")
+    return {"RFCTL_USAGE_LOG": str(log)}, log
+
+
+def server_chat(url: str, stream: bool = False) -> dict:
+    body = {
+        "model": "default",
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": 12,
+        "temperature": 0.0,
+    }
+    return requests.post(f"{url}/v1/chat/completions", json=body, timeout=60).json()
+
+
+def records(log) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_generate_non_stream_matches_server(rfctl, llama_server, llama_config):
+    env, log = llama_config
+    expected = server_chat(llama_server.url)
+    run = rfctl(
+        "generate",
+        "-p",
+        "local",
+        "--no-stream",
+        "-t",
+        "0",
+        "--max-tokens",
+        "12",
+        "--format",
+        "json",
+        PROMPT,
+        env=env,
+    )
+    assert run.code == 0, run.err
+    answer = json.loads(run.out)
+    assert answer["ok"] is True
+    assert answer["text"] == expected["choices"][0]["message"]["content"]
+    assert answer["finish_reason"] == expected["choices"][0]["finish_reason"]
+    assert answer["usage"]["input_tokens"] == expected["usage"]["prompt_tokens"]
+    assert answer["usage"]["output_tokens"] == expected["usage"]["completion_tokens"]
+    assert answer["usage"]["source"] == "provider"
+    [rec] = records(log)
+    assert rec["status"] == "ok" and rec["provider"] == "local" and rec["kind"] == "llamacpp"
+    assert rec["input_tokens"] == expected["usage"]["prompt_tokens"]
+    assert rec["output_tokens"] == expected["usage"]["completion_tokens"]
+    assert rec["cost_usd"] == 0
+
+
+def test_generate_stream_matches_server(rfctl, llama_server, llama_config):
+    env, log = llama_config
+    expected = server_chat(llama_server.url)
+    text = expected["choices"][0]["message"]["content"]
+    run = rfctl(
+        "generate", "-p", "local", "--stream", "-t", "0", "--max-tokens", "12", PROMPT, env=env
+    )
+    assert run.code == 0, run.err
+    assert run.out == (text if text.endswith("\n") else text + "\n")
+    [rec] = records(log)
+    assert rec["stream"] is True
+    assert rec["tokens_source"] == "provider"
+    assert rec["input_tokens"] == expected["usage"]["prompt_tokens"]
+    assert rec["output_tokens"] == expected["usage"]["completion_tokens"]
+    assert rec["ttft_ms"] is not None and rec["ttft_ms"] <= rec["latency_ms"]
+
+
+def test_plain_pipe_output_is_the_answer(rfctl, llama_server, llama_config):
+    env, _ = llama_config
+    text = server_chat(llama_server.url)["choices"][0]["message"]["content"]
+    run = rfctl("generate", "-p", "local", "-t", "0", "--max-tokens", "12", input=PROMPT, env=env)
+    assert run.code == 0, run.err
+    assert run.out.rstrip("\n") == text.rstrip("\n")
+    assert run.err == ""
+
+
+def test_stop_sequence_is_honoured(rfctl, llama_server, llama_config):
+    env, _ = llama_config
+    run = rfctl(
+        "generate",
+        "-p",
+        "local",
+        "-t",
+        "0",
+        "--max-tokens",
+        "12",
+        "--format",
+        "json",
+        "--stop",
+        " ",
+        PROMPT,
+        env=env,
+    )
+    assert run.code == 0, run.err
+    answer = json.loads(run.out)
+    assert " " not in answer["text"].strip()
+    assert answer["finish_reason"] == "stop"
+
+
+def test_anthropic_adapter_against_llama_server_messages(rfctl, llama_server, llama_config):
+    env, log = llama_config
+    body = {
+        "model": "default",
+        "max_tokens": 12,
+        "temperature": 0.0,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
+    expected = requests.post(f"{llama_server.url}/v1/messages", json=body, timeout=60).json()
+    want = "".join(b["text"] for b in expected["content"] if b["type"] == "text")
+    for flag in ("--no-stream", "--stream"):
+        run = rfctl(
+            "generate",
+            "-p",
+            "messages",
+            flag,
+            "-t",
+            "0",
+            "--max-tokens",
+            "12",
+            "--format",
+            "json",
+            PROMPT,
+            env=env,
+        )
+        assert run.code == 0, run.err
+        answer = json.loads(run.out)
+        assert answer["text"] == want, flag
+        assert answer["provider"] == "messages"
+        assert answer["usage"]["output_tokens"] == expected["usage"]["output_tokens"]
+
+
+def test_context_overflow_is_a_clear_error(rfctl, write_config, llama_server_small, tmp_path):
+    write_config(f"""
+[providers.small]
+kind = "llamacpp"
+base_url = "{llama_server_small.url}/v1"
+""")
+    long_prompt = "The quick brown fox jumps over the lazy dog. " * 150
+    run = rfctl(
+        "generate",
+        "-p",
+        "small",
+        "--max-tokens",
+        "8",
+        input=long_prompt,
+        env={"RFCTL_USAGE_LOG": str(tmp_path / "u.jsonl")},
+    )
+    assert run.code == 65, (run.code, run.err)
+    assert run.out == ""
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rfctl: error:")
+    assert "context" in lines[0]
+    assert "Traceback" not in run.err
