@@ -1,0 +1,244 @@
+# fish completion for rfctl
+# Generated from rfctl's argument parser by `python -m rfctl.completion --write`; do not edit.
+#
+# Enable it by putting this file, named rfctl.fish, in ~/.config/fish/completions/,
+# or with `rfctl completions fish | source`.
+
+# The subcommands and the options taking a value, of the command path $argv[1].
+function __rfctl_subs
+    switch $argv[1]
+        case ''
+            printf '%s\n' generate providers models usage probe config completions
+        case 'config'
+            printf '%s\n' init show path
+    end
+end
+
+function __rfctl_valued
+    switch $argv[1]
+        case ''
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'generate'
+            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost
+        case 'providers'
+            printf '%s\n' --config --models-file --usage-log --state --timeout --format
+        case 'models'
+            printf '%s\n' --config --models-file --usage-log --state -p --provider --capability --timeout --format
+        case 'usage'
+            printf '%s\n' --config --models-file --usage-log --state --since --until --provider --model --by --format
+        case 'probe'
+            printf '%s\n' --config --models-file --usage-log --state --timeout --textfile
+        case 'config'
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'config init'
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'config show'
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'config path'
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'completions'
+            printf '%s\n' --config --models-file --usage-log --state
+    end
+end
+
+# The command path on the line so far ("" for rfctl itself, "config init", ...).
+function __rfctl_path
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l path
+    while set -q tokens[1]
+        set -l tok $tokens[1]
+        set -e tokens[1]
+        switch $tok
+            case '-*=*'
+            case '-*'
+                if contains -- $tok (__rfctl_valued "$path")
+                    set -e tokens[1]
+                end
+            case '*'
+                if contains -- $tok (__rfctl_subs "$path")
+                    set path $path $tok
+                end
+        end
+    end
+    echo "$path"
+end
+
+function __rfctl_at
+    set -l path (__rfctl_path)
+    test "$path" = "$argv[1]"
+end
+
+# Provider or model names, from the files the command line names.
+function __rfctl_names
+    set -l tokens (commandline -opc)
+    set -l pass
+    for i in (seq 2 (count $tokens))
+        switch $tokens[$i]
+            case --config --models-file
+                set -a pass $tokens[$i] $tokens[(math $i + 1)]
+            case '--config=*' '--models-file=*'
+                set -a pass $tokens[$i]
+        end
+    end
+    switch $argv[1]
+        case providers
+            $tokens[1] $pass completions --list providers 2>/dev/null
+        case models
+            $tokens[1] $pass models --names 2>/dev/null
+    end
+end
+
+complete -c rfctl -f
+complete -c rfctl -n '__rfctl_at ""' -a 'generate' -d 'send a prompt (arguments and/or stdin) and print the answer'
+complete -c rfctl -n '__rfctl_at ""' -a 'providers' -d 'list configured providers: key, reachability, latency, cooldown, models'
+complete -c rfctl -n '__rfctl_at ""' -a 'models' -d 'list models: registry (context, capabilities, prices) and live availability'
+complete -c rfctl -n '__rfctl_at ""' -a 'usage' -d 'aggregate the usage log: requests, errors, tokens, cost, latency'
+complete -c rfctl -n '__rfctl_at ""' -a 'probe' -d 'health check for monitoring: exit 0 ok, 1 some down, 2 all down, 3 unknown'
+complete -c rfctl -n '__rfctl_at ""' -a 'config' -d 'write a starter config, show the effective config, print file paths'
+complete -c rfctl -n '__rfctl_at ""' -a 'completions' -d 'print the shell completion script for bash, zsh or fish'
+complete -c rfctl -n '__rfctl_at ""' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at ""' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at ""' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at ""' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at ""' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at ""' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at ""' -l version -d 'show program\'s version number and exit'
+
+# rfctl generate
+complete -c rfctl -n '__rfctl_at "generate"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "generate"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "generate"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "generate"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "generate"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "generate"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "generate"' -s m -l model -x -a '(__rfctl_names models)' -d 'model name or alias (picks providers that serve it)'
+complete -c rfctl -n '__rfctl_at "generate"' -s p -l provider -x -a '(__rfctl_names providers)' -d 'use this provider; repeat for an explicit fallback chain'
+complete -c rfctl -n '__rfctl_at "generate"' -s s -l system -x -d 'system prompt'
+complete -c rfctl -n '__rfctl_at "generate"' -s t -l temperature -x -d 'sampling temperature'
+complete -c rfctl -n '__rfctl_at "generate"' -l max-tokens -x -d 'most output tokens'
+complete -c rfctl -n '__rfctl_at "generate"' -l stop -x -d 'stop sequence (repeatable)'
+complete -c rfctl -n '__rfctl_at "generate"' -l strategy -x -a 'priority round-robin cost latency' -d 'how to order candidate providers (default: from config)'
+complete -c rfctl -n '__rfctl_at "generate"' -l capability -x -a 'chat code reasoning vision' -d 'only models with this capability'
+complete -c rfctl -n '__rfctl_at "generate"' -l timeout -x -d 'bound on one attempt'
+complete -c rfctl -n '__rfctl_at "generate"' -l deadline -x -d 'bound on the whole call, retries and fallbacks included'
+complete -c rfctl -n '__rfctl_at "generate"' -l retries -x -d 'retries per provider'
+complete -c rfctl -n '__rfctl_at "generate"' -l no-fallback -d 'stop after the first provider'
+complete -c rfctl -n '__rfctl_at "generate"' -l stream -d 'write text as it arrives (default on a terminal)'
+complete -c rfctl -n '__rfctl_at "generate"' -l no-stream -d 'write the answer once complete (default into pipes and files)'
+complete -c rfctl -n '__rfctl_at "generate"' -l format -x -a 'text json' -d 'text (default) or one JSON object with usage and attempts'
+complete -c rfctl -n '__rfctl_at "generate"' -s o -l output -r -F -d 'write the answer to FILE atomically (no file on failure)'
+complete -c rfctl -n '__rfctl_at "generate"' -l jsonl -d 'batch: one request per stdin line, one JSON result per output line'
+complete -c rfctl -n '__rfctl_at "generate"' -s j -l jobs -x -d 'with --jsonl: requests in flight at once (default 1)'
+complete -c rfctl -n '__rfctl_at "generate"' -l max-cost -x -d 'refuse (exit 77) if the estimated cost is higher'
+complete -c rfctl -n '__rfctl_at "generate"' -l dry-run -d 'print the plan and estimates, send nothing'
+complete -c rfctl -n '__rfctl_at "generate"' -l no-log -d 'do not write the usage log'
+
+# rfctl providers
+complete -c rfctl -n '__rfctl_at "providers"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "providers"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "providers"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "providers"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "providers"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "providers"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "providers"' -l timeout -x -d 'bound on all the checks together (default 5)'
+complete -c rfctl -n '__rfctl_at "providers"' -l no-check -d 'do not contact the providers (configuration and cooldowns only)'
+complete -c rfctl -n '__rfctl_at "providers"' -l format -x -a 'table tsv json jsonl' -d 'output shape (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "providers"' -l json -d 'one JSON array (same as --format json)'
+complete -c rfctl -n '__rfctl_at "providers"' -l jsonl -d 'one JSON object per line (same as --format jsonl)'
+complete -c rfctl -n '__rfctl_at "providers"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "providers"' -a '(__rfctl_names providers)'
+
+# rfctl models
+complete -c rfctl -n '__rfctl_at "models"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "models"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "models"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "models"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "models"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "models"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "models"' -s p -l provider -x -a '(__rfctl_names providers)' -d 'only models of this provider (repeatable)'
+complete -c rfctl -n '__rfctl_at "models"' -l capability -x -a 'chat code reasoning vision' -d 'only models with this capability (repeatable: all of them)'
+complete -c rfctl -n '__rfctl_at "models"' -l available -d 'only models available now'
+complete -c rfctl -n '__rfctl_at "models"' -l names -d 'print bare model names, one per line (registry only unless --provider or --available asks for live data)'
+complete -c rfctl -n '__rfctl_at "models"' -l timeout -x -d 'bound on listing all providers (default 5)'
+complete -c rfctl -n '__rfctl_at "models"' -l no-check -d 'do not contact the providers (availability unknown)'
+complete -c rfctl -n '__rfctl_at "models"' -l format -x -a 'table tsv json jsonl' -d 'output shape (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "models"' -l json -d 'one JSON array (same as --format json)'
+complete -c rfctl -n '__rfctl_at "models"' -l jsonl -d 'one JSON object per line (same as --format jsonl)'
+complete -c rfctl -n '__rfctl_at "models"' -l no-header -d 'tsv: leave out the header line'
+
+# rfctl usage
+complete -c rfctl -n '__rfctl_at "usage"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "usage"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "usage"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "usage"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "usage"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "usage"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "usage"' -l since -x -d 'only records at or after WHEN (24h, 7d, 2026-11-29)'
+complete -c rfctl -n '__rfctl_at "usage"' -l until -x -d 'only records before WHEN'
+complete -c rfctl -n '__rfctl_at "usage"' -l provider -x -a '(__rfctl_names providers)' -d 'only these providers (repeatable or comma-separated)'
+complete -c rfctl -n '__rfctl_at "usage"' -l model -x -a '(__rfctl_names models)' -d 'only these models (repeatable or comma-separated)'
+complete -c rfctl -n '__rfctl_at "usage"' -l by -x -d 'group by provider|model|day|hour|status (repeatable or comma-separated, e.g. --by provider,model)'
+complete -c rfctl -n '__rfctl_at "usage"' -l format -x -a 'table tsv json csv prometheus' -d 'output format (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "usage"' -l no-header -d 'tsv/csv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "usage"' -F
+
+# rfctl probe
+complete -c rfctl -n '__rfctl_at "probe"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "probe"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "probe"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "probe"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "probe"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "probe"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "probe"' -l timeout -x -d 'bound on each probe; they run in parallel (default 10)'
+complete -c rfctl -n '__rfctl_at "probe"' -l generate -d 'ask each provider for a one-token answer instead of a health check'
+complete -c rfctl -n '__rfctl_at "probe"' -l json -d 'one JSON object on stdout'
+complete -c rfctl -n '__rfctl_at "probe"' -l textfile -r -F -d 'also write Prometheus text to PATH atomically (node_exporter)'
+complete -c rfctl -n '__rfctl_at "probe"' -a '(__rfctl_names providers)'
+
+# rfctl config
+complete -c rfctl -n '__rfctl_at "config"' -a 'init' -d 'write a starter config file'
+complete -c rfctl -n '__rfctl_at "config"' -a 'show' -d 'print the effective config (secrets redacted)'
+complete -c rfctl -n '__rfctl_at "config"' -a 'path' -d 'print the paths of every file rfctl uses'
+complete -c rfctl -n '__rfctl_at "config"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "config"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "config"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "config"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "config"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "config"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+
+# rfctl config init
+complete -c rfctl -n '__rfctl_at "config init"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "config init"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "config init"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "config init"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "config init"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "config init"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "config init"' -l force -d 'overwrite an existing file'
+complete -c rfctl -n '__rfctl_at "config init"' -l stdout -d 'print it instead of writing it'
+
+# rfctl config show
+complete -c rfctl -n '__rfctl_at "config show"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "config show"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "config show"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "config show"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "config show"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "config show"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "config show"' -l json -d 'as JSON instead of TOML'
+
+# rfctl config path
+complete -c rfctl -n '__rfctl_at "config path"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "config path"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "config path"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "config path"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "config path"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "config path"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+
+# rfctl completions
+complete -c rfctl -n '__rfctl_at "completions"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "completions"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "completions"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "completions"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "completions"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "completions"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "completions"' -a 'bash zsh fish'

