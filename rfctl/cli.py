@@ -94,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     if argv == ["--version"]:  # the hot path for scripts that check the tool exists
         print(f"rfctl {__version__}")
         return 0
+    if argv[:1] == ["models"] and "--names" in argv:
+        # Shell completion runs this on every TAB: skip building the full parser.
+        from rfctl.commands.models import names_fast
+
+        code = names_fast(argv[1:])
+        if code is not None:
+            return code
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

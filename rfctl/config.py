@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -253,7 +252,7 @@ def _type_name(want) -> str:
     return names.get(want, want.__name__)
 
 
-def _position(text: str, err: tomllib.TOMLDecodeError) -> str:
+def _position(text: str, err) -> str:
     # tomllib puts "(at line L, column C)" in its message; keep that wording
     # but make sure line and column are always there.
     msg = str(err)
@@ -264,6 +263,8 @@ def _position(text: str, err: tomllib.TOMLDecodeError) -> str:
 
 def load(paths: Paths | None = None, *, required: bool = False) -> Config:
     """Read the config file, or build the zero-config defaults when there is none."""
+    import tomllib  # here, not at the top: commands that never read config skip it
+
     paths = paths or resolve_paths()
     path = paths.config
     try:

@@ -107,6 +107,10 @@ def test_plain_pipe_output_is_the_answer(rfctl, llama_server, llama_config):
 
 def test_stop_sequence_is_honoured(rfctl, llama_server, llama_config):
     env, _ = llama_config
+    full = server_chat(llama_server.url)["choices"][0]["message"]["content"]
+    # Stop at a piece of the model's own unconstrained answer.
+    stop = full[len(full) // 2 :][:2]
+    assert stop.strip(), full
     run = rfctl(
         "generate",
         "-p",
@@ -118,14 +122,14 @@ def test_stop_sequence_is_honoured(rfctl, llama_server, llama_config):
         "--format",
         "json",
         "--stop",
-        " ",
+        stop,
         PROMPT,
         env=env,
     )
     assert run.code == 0, run.err
     answer = json.loads(run.out)
-    assert " " not in answer["text"].strip()
     assert answer["finish_reason"] == "stop"
+    assert answer["text"] == full[: full.index(stop)]
 
 
 def test_anthropic_adapter_against_llama_server_messages(rfctl, llama_server, llama_config):

@@ -72,6 +72,7 @@ class HTTPAdapter:
         self.provider = provider  # rfctl.config.ProviderConfig
         self.name = provider.name
         self.base_url = provider.base_url.rstrip("/")
+        self.where = display_url(self.base_url)  # for messages: no user:password@
         self.api_key = provider.key()
         register_secret(self.api_key)
         self.session = session or requests.Session()
@@ -124,18 +125,16 @@ class HTTPAdapter:
             )
         except requests.exceptions.ConnectTimeout:
             raise ProviderError(
-                "connect", f"connect timeout to {self.base_url}", transient=True
+                "connect", f"connect timeout to {self.where}", transient=True
             ) from None
         except requests.exceptions.ReadTimeout:
             raise ProviderError(
-                "timeout", f"no response from {self.base_url} in time", transient=True
+                "timeout", f"no response from {self.where} in time", transient=True
             ) from None
         except requests.exceptions.SSLError as e:
             raise ProviderError("connect", f"TLS error: {_reason(e)}", transient=False) from None
         except requests.exceptions.ConnectionError as e:
-            raise ProviderError(
-                "connect", _connect_reason(e, self.base_url), transient=True
-            ) from None
+            raise ProviderError("connect", _connect_reason(e, self.where), transient=True) from None
         except requests.exceptions.RequestException as e:
             raise ProviderError("connect", redact(str(e)), transient=True) from None
         clock.mark_first_byte()
@@ -214,6 +213,18 @@ class HTTPAdapter:
                 status=resp.status_code,
                 accepted=True,
             ) from None
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _socket_of(resp: requests.Response):

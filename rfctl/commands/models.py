@@ -1,0 +1,321 @@
+"""rfctl models: the model registry merged with what reachable servers list now."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "list models: registry (context, capabilities, prices) and live availability"
+
+DESCRIPTION = """\
+List models: every model the registry knows (context window, max output,
+capabilities, prices per million tokens) merged with what each reachable
+provider lists right now. `available` is yes when a reachable server lists
+the model (or serves it: llama-server answers any name), no when no
+configured provider can serve it now, unknown when that cannot be told.
+--names prints bare names from the registry without touching the network
+(for completions and scripts)."""
+
+CAPABILITIES = ("chat", "code", "reasoning", "vision")  # rfctl.config's; kept stdlib-only here
+
+
+def add_parser(sub, parents):
+    from rfctl.commands.providers import DEFAULT_TIMEOUT, positive_float
+    from rfctl.table import add_format_options
+
+    p = sub.add_parser(
+        "models",
+        parents=parents,
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "-p",
+        "--provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only models of this provider (repeatable)",
+    )
+    p.add_argument(
+        "--capability",
+        choices=CAPABILITIES,
+        action="append",
+        default=[],
+        help="only models with this capability (repeatable: all of them)",
+    )
+    p.add_argument("--available", action="store_true", help="only models available now")
+    p.add_argument(
+        "--names",
+        action="store_true",
+        help="print bare model names, one per line (registry only unless "
+        "--provider or --available asks for live data)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"bound on listing all providers (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not contact the providers (availability unknown)",
+    )
+    add_format_options(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from rfctl import registry
+
+    if args.names and not (args.provider or args.available):
+        # No config, no network: only the registry (see names_fast).
+        user = registry.user_file(getattr(args, "models_file", None))
+        return _names_offline(registry.load(argparse.Namespace(models=user)), args.capability)
+    from rfctl import config
+    from rfctl.commands.providers import select
+
+    paths = config.resolve_paths(args)
+    reg = registry.load(paths)
+    cfg = config.load(paths)
+    providers = select(cfg, args.provider, enabled_only=not args.provider)
+    listings = {} if args.no_check else list_all(providers, args.timeout)
+    rows = build_rows(
+        reg, providers, listings, registry_rows=not args.provider, checked=not args.no_check
+    )
+    rows = [
+        r
+        for r in rows
+        if all(c in r["capabilities"] for c in args.capability)
+        and (not args.available or r["available"] == "yes")
+    ]
+    if args.names:
+        seen = dict.fromkeys(r["model"] for r in rows)
+        sys.stdout.write("".join(f"{name}\n" for name in seen))
+        return 0
+    from rfctl.table import emit
+
+    emit(rows, _columns(), args.format, header=not args.no_header)
+    return 0
+
+
+def _names_offline(reg, capabilities: list[str]) -> int:
+    if capabilities:
+        entries = [e for e in reg.entries() if all(e.has(c) for c in capabilities)]
+        names = sorted({n for e in entries for n in (e.id, *e.aliases)}, key=str.lower)
+    else:
+        names = reg.names()
+    sys.stdout.write("".join(f"{name}\n" for name in names))
+    return 0
+
+
+def _columns():
+    from rfctl.table import Column, human_tokens
+
+    def price(v):
+        if v is None:
+            return "-"
+        return "free" if v == 0 else f"{v:.3f}".rstrip("0").rstrip(".")
+
+    return [
+        Column("model", "model"),
+        Column("provider", "provider"),
+        Column("context", "context", human=human_tokens, right=True),
+        Column("max_output", "max out", human=human_tokens, right=True),
+        Column("capabilities", "capabilities"),
+        Column("input_price", "in $/M", human=price, right=True),
+        Column("output_price", "out $/M", human=price, right=True),
+        Column("available", "available"),
+    ]
+
+
+# ---------------------------------------------------------------- live listings
+
+
+class Listing:
+    """What one provider said about its models."""
+
+    def __init__(self, status: str, models=None, detail: str = ""):
+        from rfctl.commands.providers import scrub
+
+        self.status = status  # listed | down | unknown
+        self.models = models or []  # [ModelInfo]
+        self.detail = scrub(detail)
+
+
+def list_all(providers: list, timeout: float) -> dict:
+    """{name: Listing}, every provider asked at once, within the timeout."""
+    from rfctl.commands.providers import parallel
+
+    results = parallel(lambda p: _list_one(p, timeout), providers, timeout)
+    out = {}
+    for p, (value, exc, _secs) in zip(providers, results, strict=True):
+        out[p.name] = value if exc is None else _failed(exc)
+    return out
+
+
+def _list_one(p, timeout: float) -> Listing:
+    from rfctl.providers import make_adapter
+
+    if p.key_required and not p.key():
+        return Listing("down", detail=f"no API key (set {p.api_key_env})")
+    try:
+        return Listing("listed", make_adapter(p).list_models(timeout))
+    except Exception as e:
+        return _failed(e)
+
+
+def _failed(exc: BaseException) -> Listing:
+    from rfctl.errors import RfctlError
+    from rfctl.providers.base import ProviderError, redact
+
+    if isinstance(exc, TimeoutError):
+        return Listing("down", detail=f"timeout: {exc}")
+    if isinstance(exc, ProviderError):
+        # Cannot connect, or refused our key: not available now. Anything else
+        # (no listing endpoint, odd answer) says nothing about the models.
+        down = exc.kind in ("connect", "timeout", "auth", "quota")
+        return Listing("down" if down else "unknown", detail=exc.short())
+    if isinstance(exc, RfctlError):
+        return Listing("unknown", detail=exc.message)
+    return Listing("unknown", detail=redact(f"internal error: {type(exc).__name__}: {exc}"))
+
+
+def serves(kind: str, listed: list[str], model: str, reg=None) -> bool:
+    """Does a server of this kind that lists `listed` serve `model`?"""
+    if kind == "llamacpp" and len(listed) == 1:
+        return True  # single-model llama-server ignores the request's model name
+    want = model.lower()
+    for name in listed:
+        have = name.lower()
+        if have == want or have == f"{want}:latest" or want == f"{have}:latest":
+            return True
+    if reg is not None and kind in ("anthropic", "openai"):
+        # The vendors accept undated aliases of the dated ids they list
+        # (claude-sonnet-4-5 for claude-sonnet-4-5-20250929). Not for local
+        # servers: Ollama answers 404 to llama3.2 when only llama3.2:3b is pulled.
+        entry = reg.resolve(model)
+        return entry is not None and any(reg.resolve(name) is entry for name in listed)
+    return False
+
+
+# ---------------------------------------------------------------- rows
+
+
+def build_rows(
+    reg, providers: list, listings: dict, *, registry_rows: bool = True, checked: bool = True
+) -> list[dict]:
+    from rfctl.registry import vendor_for_kind
+
+    rows: list[dict] = []
+    covered: set[str] = set()  # registry ids some provider row stands for
+    for p in providers:
+        listing = listings.get(p.name) or Listing("unknown", detail="not checked")
+        listed_ids = [m.id for m in listing.models]
+        for info in sorted(listing.models, key=lambda m: m.id.lower()):
+            entry = reg.resolve(info.id)
+            row = _row(info.id, p, entry, "yes", info.context, info.max_output, info.loaded)
+            rows.append(row)
+            if entry:
+                covered.add(entry.id)
+        for name in _configured(p):
+            if listing.status == "listed" and serves(p.kind, listed_ids, name, reg):
+                continue
+            state = {"listed": "no", "down": "no"}.get(listing.status, "unknown")
+            entry = reg.resolve(name)
+            rows.append(_row(name, p, entry, state, None, None, None))
+            if entry and state != "no":
+                covered.add(entry.id)
+    if not registry_rows:
+        return rows
+    for entry in reg.entries():
+        if entry.id in covered:
+            continue
+        sources = [
+            listings.get(p.name) for p in providers if vendor_for_kind(p.kind) == entry.vendor
+        ]
+        unknown = not checked or any(s is None or s.status == "unknown" for s in sources)
+        rows.append(_row(entry.id, None, entry, "unknown" if unknown else "no", None, None, None))
+    return rows
+
+
+def _configured(p) -> list[str]:
+    from rfctl.commands.providers import configured_models
+
+    return configured_models(p)
+
+
+def _row(model: str, p, entry, available: str, context, max_output, loaded) -> dict:
+    local = p.local if p is not None else bool(entry and entry.free)
+    prices = entry.prices if entry else None
+    if local:
+        inp = out = cached = 0.0
+    elif prices:
+        inp, out, cached = prices.input, prices.output, prices.cached_input
+    else:
+        inp = out = cached = None
+    return {
+        "model": model,
+        "provider": p.name if p is not None else None,
+        "kind": p.kind if p is not None else None,
+        "registry_id": entry.id if entry else None,
+        "vendor": entry.vendor if entry else None,
+        "context": context or (entry.context if entry else None),
+        "max_output": max_output or (entry.max_output if entry else None),
+        "capabilities": list(entry.capabilities) if entry else [],
+        "input_price": inp,
+        "output_price": out,
+        "cached_input_price": cached,
+        "prices_as_of": prices.as_of if prices and not local else None,
+        "free": local,
+        "available": available,
+        "loaded": loaded,
+        "verified": entry.verified if entry else None,
+    }
+
+
+# ---------------------------------------------------------------- the fast path
+
+_FAST_OPTIONS = ("--names", "--capability", "--models-file")
+
+
+def names_fast(argv: list[str]) -> int | None:
+    """`rfctl models --names [--capability C]... [--models-file F]` without
+    building the whole parser (completions call this on every TAB).
+
+    argv is what follows `models`. Returns None when argv is anything else,
+    and the caller parses it the normal way.
+    """
+    if "--names" not in argv:
+        return None
+    caps: list[str] = []
+    models_file = None
+    it = iter(argv)
+    for arg in it:
+        name, eq, value = arg.partition("=")
+        if name not in _FAST_OPTIONS or (name == "--names" and eq):
+            return None
+        if name == "--names":
+            continue
+        if not eq:
+            value = next(it, None)
+            if value is None:
+                return None
+        if name == "--capability":
+            if value not in CAPABILITIES:
+                return None  # let argparse say what is wrong
+            caps.append(value)
+        else:
+            models_file = value
+    from rfctl import registry
+    from rfctl.errors import RfctlError
+
+    try:
+        reg = registry.load(argparse.Namespace(models=registry.user_file(models_file)))
+    except RfctlError as e:
+        print(f"rfctl: error: {e.message}", file=sys.stderr)
+        return int(e.code)
+    return _names_offline(reg, caps)

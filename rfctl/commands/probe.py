@@ -1,0 +1,384 @@
+"""rfctl probe: a health check for cron, Nagios/Icinga, systemd and node_exporter.
+
+Exit codes follow the monitoring-plugin convention, not rfctl's usual ones:
+0 all providers up, 1 some down (at least one up), 2 all down, 3 unknown
+(bad configuration or usage). Output: a Nagios-style status line, then one
+line per provider; or --json. --textfile writes Prometheus text atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "health check for monitoring: exit 0 ok, 1 some down, 2 all down, 3 unknown"
+
+DESCRIPTION = """\
+Check that providers answer, all at once, each bounded by --timeout.
+Shallow by default: the provider's health or model-list endpoint, plus, when
+the server lists its models, that the configured model is among them.
+--generate asks for a real one-token answer instead.
+
+Exit status (monitoring-plugin convention): 0 OK, all up; 1 WARNING, some
+down; 2 CRITICAL, all down; 3 UNKNOWN, bad configuration or usage. A success
+ends the provider's routing cooldown; a connection failure or timeout starts
+one. --textfile writes rfctl_provider_up, rfctl_probe_duration_seconds and
+rfctl_probe_timestamp_seconds for node_exporter's textfile collector."""
+
+OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
+STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
+DEFAULT_TIMEOUT = 10.0
+
+
+class _ProbeParser(argparse.ArgumentParser):
+    """Usage errors are UNKNOWN (3) here, not argparse's 2: a monitoring system
+    must not read a typo in its check definition as "all providers down"."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        print(f"RFCTL UNKNOWN - usage error: {message}")
+        sys.exit(UNKNOWN)
+
+    def parse_known_args(self, args=None, namespace=None):
+        # The top-level parser would report our leftover arguments (exit 2);
+        # claim them here.
+        ns, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return ns, extras
+
+
+def add_parser(sub, parents):
+    from rfctl.commands.providers import positive_float
+
+    p = sub.add_parser(
+        "probe",
+        parents=parents,
+        help=HELP,
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.__class__ = _ProbeParser  # subparsers offer no per-command parser class
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="PROVIDER",
+        help="providers to probe (default: every enabled provider with its key)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"bound on each probe; they run in parallel (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--generate",
+        action="store_true",
+        help="ask each provider for a one-token answer instead of a health check",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument(
+        "--textfile",
+        metavar="PATH",
+        help="also write Prometheus text to PATH atomically (node_exporter)",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from rfctl.errors import RfctlError
+
+    try:
+        return _run(args)
+    except RfctlError as e:
+        _unknown(args, e.message)
+        return UNKNOWN
+
+
+def _unknown(args, message: str) -> None:
+    print(f"rfctl: error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps({"status": "UNKNOWN", "code": UNKNOWN, "error": message}))
+    else:
+        print(f"RFCTL UNKNOWN - {message}")
+
+
+class Outcome:
+    """One provider's probe."""
+
+    def __init__(
+        self,
+        p,
+        up: bool,
+        seconds: float,
+        detail: str,
+        latency_ms: float | None,
+        error_kind: str | None = None,
+        model: str | None = None,
+        model_found: bool | None = None,
+    ):
+        from rfctl.commands.providers import scrub
+
+        self.p = p
+        self.up = up
+        self.seconds = seconds
+        self.detail = scrub(detail)
+        self.latency_ms = latency_ms
+        self.error_kind = error_kind
+        self.model = model
+        self.model_found = model_found
+
+    def as_json(self) -> dict:
+        return {
+            "provider": self.p.name,
+            "kind": self.p.kind,
+            "up": self.up,
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "duration_s": round(self.seconds, 3),
+            "model": self.model,
+            "model_found": self.model_found,
+            "detail": self.detail,
+            "error": self.error_kind,
+        }
+
+
+def _run(args) -> int:
+    import time
+
+    from rfctl import config, registry
+    from rfctl.commands.providers import parallel, select
+    from rfctl.errors import ConfigError
+
+    paths = config.resolve_paths(args)
+    cfg = config.load(paths)
+    if args.names:
+        providers = select(cfg, args.names)
+        for p in providers:
+            if p.key_required and not p.key():
+                raise ConfigError(f"provider {p.name!r} needs an API key: set {p.api_key_env}")
+    else:
+        providers = []
+        for p in select(cfg, [], enabled_only=True):
+            if p.key_required and not p.key():
+                if getattr(args, "verbose", 0):
+                    print(
+                        f"rfctl: note: not probing {p.name}: {p.api_key_env} is not set",
+                        file=sys.stderr,
+                    )
+                continue
+            providers.append(p)
+    if not providers:
+        raise ConfigError("no providers to probe (none enabled with their keys)")
+
+    reg = registry.load(paths)  # a bad registry is bad config: UNKNOWN, before any probe
+    started = time.time()
+    t0 = time.monotonic()
+    fn = _generate_one if args.generate else _shallow_one
+    results = parallel(lambda p: fn(p, cfg, reg, args.timeout), providers, args.timeout)
+    outcomes = [
+        value if exc is None else _crashed(p, exc, secs)
+        for p, (value, exc, secs) in zip(providers, results, strict=True)
+    ]
+    total = time.monotonic() - t0
+
+    _update_cooldowns(paths, cfg, outcomes, getattr(args, "verbose", 0))
+    up = sum(o.up for o in outcomes)
+    code = OK if up == len(outcomes) else CRITICAL if up == 0 else WARNING
+    if args.textfile:
+        _write_textfile(args.textfile, outcomes, started)
+    if args.json:
+        import json
+
+        print(
+            json.dumps(
+                {
+                    "status": STATUS[code],
+                    "code": code,
+                    "mode": "generate" if args.generate else "shallow",
+                    "timestamp": round(started, 3),
+                    "duration_s": round(total, 3),
+                    "up": up,
+                    "total": len(outcomes),
+                    "providers": [o.as_json() for o in outcomes],
+                },
+                indent=2,
+            )
+        )
+    else:
+        sys.stdout.write(_nagios(code, outcomes, total))
+    return code
+
+
+# ---------------------------------------------------------------- one probe
+
+
+def _shallow_one(p, cfg, reg, timeout: float) -> Outcome:
+    """Health, then (when the server lists models) is the configured model there?"""
+    import time
+
+    from rfctl.commands.models import serves
+    from rfctl.commands.providers import health_of
+
+    t0 = time.monotonic()
+    h = health_of(p, timeout)
+    if not h.ok:
+        return Outcome(
+            p,
+            False,
+            time.monotonic() - t0,
+            h.detail,
+            h.latency_ms,
+            h.error_kind or "error",
+            p.model,
+        )
+    listed = h.models
+    if p.model and not listed and p.kind != "llamacpp":
+        # The health endpoint did not list models (vLLM /health, LocalAI
+        # /readyz): ask the list endpoint with the time that is left.
+        left = timeout - (time.monotonic() - t0)
+        if left > 0.05:
+            try:
+                from rfctl.providers import make_adapter
+
+                listed = [m.id for m in make_adapter(p).list_models(left)]
+            except Exception:  # no listing: the model check is skipped, not failed
+                listed = []
+    found = serves(p.kind, listed, p.model, reg) if p.model and listed else None
+    seconds = time.monotonic() - t0
+    if found is False:
+        some = ", ".join(listed[:5]) + (" ..." if len(listed) > 5 else "")
+        return Outcome(
+            p,
+            False,
+            seconds,
+            f"model {p.model!r} not found (serves: {some})",
+            h.latency_ms,
+            "model_not_found",
+            p.model,
+            False,
+        )
+    return Outcome(p, True, seconds, h.detail or "ok", h.latency_ms, None, p.model, found)
+
+
+def _generate_one(p, cfg, reg, timeout: float) -> Outcome:
+    import time
+
+    from rfctl.providers import make_adapter
+    from rfctl.providers.base import ProviderError, Request, Timeouts
+
+    t0 = time.monotonic()
+    connect = min(timeout, p.connect_timeout or cfg.defaults.connect_timeout)
+    t = Timeouts(
+        connect=connect, first_byte=timeout, stall=timeout, attempt=timeout, deadline=t0 + timeout
+    )
+    try:
+        result = make_adapter(p).generate(Request(prompt="Hi", max_tokens=1), t)
+    except ProviderError as e:
+        return Outcome(
+            p,
+            False,
+            time.monotonic() - t0,
+            e.short(),
+            (time.monotonic() - t0) * 1000,
+            e.kind,
+            p.model,
+        )
+    seconds = time.monotonic() - t0
+    model = result.model or p.model
+    detail = f"generated {result.usage.output_tokens or len(result.text.split())} token(s)"
+    return Outcome(p, True, seconds, detail, result.latency_ms or seconds * 1000, None, model, True)
+
+
+def _crashed(p, exc: BaseException, secs: float) -> Outcome:
+    from rfctl.commands.providers import failed_check
+
+    c = failed_check(exc, secs)
+    return Outcome(p, False, secs, c.detail, c.latency_ms, c.error_kind, p.model)
+
+
+# ---------------------------------------------------------------- effects
+
+
+# Failures that say the provider cannot be reached at all: the router should
+# skip it for a while rather than pay the timeout again on every call.
+_COOLDOWN_KINDS = ("connect", "timeout")
+
+
+def _update_cooldowns(paths, cfg, outcomes: list[Outcome], verbose: int) -> None:
+    try:
+        from rfctl import state
+    except ImportError:
+        if verbose:
+            print("rfctl: note: rfctl.state is missing; cooldowns not updated", file=sys.stderr)
+        return
+    for o in outcomes:
+        try:
+            if o.up:
+                state.clear_cooldown(paths.state, o.p.name)
+            elif o.error_kind in _COOLDOWN_KINDS:
+                state.start_cooldown(
+                    paths.state, o.p.name, cfg.defaults.cooldown, f"probe: {o.detail}"[:200]
+                )
+        except Exception as e:  # a state file problem must not change the verdict
+            print(f"rfctl: warning: cannot update the cooldown of {o.p.name}: {e}", file=sys.stderr)
+
+
+def _write_textfile(path: str, outcomes: list[Outcome], started: float) -> None:
+    from rfctl.errors import RfctlError
+    from rfctl.prometheus import Family, Sample, render, write_atomic
+
+    up = Family(
+        "rfctl_provider_up",
+        "gauge",
+        "1 when the provider answered the last rfctl probe, 0 when not.",
+    )
+    dur = Family(
+        "rfctl_probe_duration_seconds",
+        "gauge",
+        "Seconds the last rfctl probe of the provider took.",
+    )
+    ts = Family(
+        "rfctl_probe_timestamp_seconds", "gauge", "Unix time when the last rfctl probe ran."
+    )
+    for o in outcomes:
+        up.samples.append(Sample({"provider": o.p.name}, 1 if o.up else 0))
+        dur.samples.append(Sample({"provider": o.p.name}, round(o.seconds, 6)))
+    ts.samples.append(Sample({}, round(started, 3)))
+    try:
+        write_atomic(path, render([up, dur, ts]))
+    except OSError as e:
+        raise RfctlError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+# ---------------------------------------------------------------- output
+
+
+def _nagios(code: int, outcomes: list[Outcome], total: float) -> str:
+    up = sum(o.up for o in outcomes)
+    n = len(outcomes)
+    down = [_one_line(o.p.name) for o in outcomes if not o.up]
+    summary = f"{up}/{n} providers up"
+    if down:
+        summary += f" ({', '.join(down)} down)"
+    perf = [f"up={up};;;0;{n}", f"time={total:.3f}s;;;0"]
+    for o in outcomes:
+        perf.append(f"'{_perf_label(o.p.name)}_time'={o.seconds:.3f}s;;;0")
+    lines = [f"RFCTL {STATUS[code]} - {summary} | {' '.join(perf)}"]
+    for o in outcomes:
+        state = "UP" if o.up else "DOWN"
+        ms = "" if o.latency_ms is None else f" {o.latency_ms:.0f} ms"
+        lines.append(f"{_one_line(o.p.name)}: {state}{ms} - {_one_line(o.detail)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _perf_label(name: str) -> str:
+    return name.replace("'", "_").replace("=", "_").replace(" ", "_")
+
+
+def _one_line(text: str) -> str:
+    # Nagios splits status from perfdata at "|": keep it out of provider text.
+    return " ".join((text or "").split()).replace("|", "/")
