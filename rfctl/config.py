@@ -49,6 +49,8 @@ class Defaults:
     stall_timeout: float = 30.0  # between stream chunks
     cooldown: float = 60.0  # seconds a failing provider is skipped
     max_retry_after: float = 60.0  # longest server-asked wait we honour
+    backoff: float = 0.5  # first retry wait; doubles each retry, with jitter
+    max_backoff: float = 8.0
 
 
 @dataclass
@@ -191,18 +193,16 @@ def builtin_stub() -> ProviderConfig:
 
 # ---------------------------------------------------------------- loading
 
-_DEFAULT_KEYS = {
-    "strategy": str,
-    "timeout": (int, float),
-    "deadline": (int, float),
-    "retries": int,
-    "max_tokens": int,
-    "connect_timeout": (int, float),
-    "first_byte_timeout": (int, float),
-    "stall_timeout": (int, float),
-    "cooldown": (int, float),
-    "max_retry_after": (int, float),
-}
+
+def _schema(cls) -> dict:
+    """TOML value types accepted for each field of a dataclass of defaults."""
+    from dataclasses import fields
+
+    kinds = {"str": str, "int": int, "bool": bool}
+    return {f.name: kinds.get(str(f.type), (int, float)) for f in fields(cls)}
+
+
+_DEFAULT_KEYS = _schema(Defaults)
 _PROVIDER_KEYS = {
     "kind": str,
     "base_url": str,
