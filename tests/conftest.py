@@ -127,32 +127,24 @@ def _llama_paths() -> tuple[str, Path]:
     return binary, model
 
 
+# Gemma 3 270M is a base model: with this template the chat and messages
+# endpoints hand it the prompt text as is, and it continues it sensibly
+# ("The capital of France is" -> " the capital of the country of France.").
+RAW_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
+
+
 def _start_llama(tmp_path_factory, ctx: int, alias: str):
     binary, model = _llama_paths()
     port = free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
+    workdir = tmp_path_factory.mktemp("llama")
+    log = workdir / "server.log"
+    template = workdir / "raw.jinja"
+    template.write_text(RAW_TEMPLATE)
+    args = [binary, "--model", str(model), "--host", "127.0.0.1", "--port", str(port)]
+    args += ["--ctx-size", str(ctx), "--threads", "2", "--alias", alias, "--parallel", "1"]
+    args += ["--jinja", "--chat-template-file", str(template)]
     with open(log, "wb") as f:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--model",
-                str(model),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--ctx-size",
-                str(ctx),
-                "--threads",
-                "2",
-                "--alias",
-                alias,
-                "--parallel",
-                "1",
-            ],
-            stdout=f,
-            stderr=subprocess.STDOUT,
-        )
+        proc = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     import requests
 

@@ -290,11 +290,23 @@ class OpenAIAdapter(HTTPAdapter):
             return Health(False, _ms(t0), e.short())
         if not self.traits.health_lists:
             status = body.get("status") if isinstance(body, dict) else None
-            return Health(True, _ms(t0), str(status or "ok"))
+            return Health(True, _ms(t0), str(status or "ok"), self._served(t0 + timeout))
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
             return Health(False, _ms(t0), "unexpected answer to GET /models")
         models = [m.id for m in _model_list(body)]
         return Health(True, _ms(t0), f"{len(models)} models", models)
+
+    def _served(self, end: float) -> list[str]:
+        """Best effort, for a health endpoint that lists nothing: what /models says,
+        within what is left of the health check's time."""
+        left = end - time.monotonic()
+        if left <= 0.05:
+            return []
+        try:
+            body = fetch_json(self, "GET", "/models", short_clock(left))
+        except ProviderError:
+            return []
+        return [m.id for m in _model_list(body)] if isinstance(body, dict) else []
 
     def list_models(self, timeout: float) -> list[ModelInfo]:
         end = time.monotonic() + timeout
