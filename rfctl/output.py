@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 
-def write_file_atomic(path: Path, data: str) -> None:
-    """Write via a temp file in the same directory, then rename: readers see the
-    old file or the whole new one, and a failed call leaves nothing behind."""
+def write_file_atomic(path, data: str, mode: int | None = None) -> None:
+    """Replace PATH with DATA so that readers see the old file or the whole new
+    one, and a failed call leaves nothing behind.
+
+    The temp file lives in the same directory (os.replace is atomic only within
+    a filesystem) and is named .NAME.*.tmp (node_exporter's textfile collector
+    reads *.prom only). mode defaults to what a plain `>` redirection would give
+    (0666 less the umask), not mkstemp's 0600.
+    """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            # Keep the mode a plain `>` redirection would give (umask), not mkstemp's 0600.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        except OSError:
-            pass
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
+    # Make the rename itself durable; not every filesystem can fsync a directory.
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
 
 
 def stdout_is_tty() -> bool:

@@ -11,11 +11,8 @@ files are replaced atomically, never rewritten in place.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,34 +109,8 @@ def histogram_samples(
 
 
 def write_atomic(path: str | Path, text: str, mode: int = 0o644) -> None:
-    """Replace PATH with TEXT so that readers see the old file or the new one,
-    never a part. The temp file lives in the same directory (os.replace is
-    atomic only within a filesystem) and is named .NAME.*.tmp, which the
-    textfile collector ignores (it reads *.prom only). Mode 0644 by default:
-    node_exporter usually runs as another user and must be able to read it.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    # Make the rename itself durable; not all filesystems allow fsync on a directory.
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    """Replace PATH atomically (see rfctl.output.write_file_atomic). Mode 0644
+    by default: node_exporter usually runs as another user and must read it."""
+    from rfctl.output import write_file_atomic
+
+    write_file_atomic(path, text, mode)

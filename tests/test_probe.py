@@ -322,7 +322,7 @@ def test_unwritable_textfile_is_unknown(rfctl, write_config, tmp_path):
 # textfile's temporary file, so the parent can SIGKILL it mid-write.
 SLOW_WRITER = r"""
 import os, sys, time
-import rfctl.prometheus as prometheus
+import rfctl.output as output  # where the atomic write lives
 
 marker = sys.argv[1]
 
@@ -347,7 +347,7 @@ class SlowOS:
     def fdopen(self, *args, **kwargs):
         return HalfWriter(os.fdopen(*args, **kwargs))
 
-prometheus.os = SlowOS()
+output.os = SlowOS()
 from rfctl.cli import main
 sys.exit(main(sys.argv[2:]))
 """
