@@ -9,6 +9,7 @@ are imported to build the parser; heavy work is imported inside `run`.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -17,6 +18,14 @@ from rfctl import __version__
 from rfctl.errors import Exit, RfctlError
 
 COMMANDS = ("generate", "providers", "models", "usage", "probe", "config", "completions")
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line, like every other error (exit 2)."""
+
+    def error(self, message):
+        _error(f"{message} (see '{self.prog} --help')")
+        raise SystemExit(int(Exit.USAGE))
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -62,16 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     import importlib
 
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rfctl",
         description="Send prompts to LLM providers from shell pipes, cron jobs and Makefiles.",
         epilog="Run 'rfctl COMMAND --help' for a command's options. "
-        "Exit codes: 0 ok, 2 usage, 65 bad input, 69 unavailable, 75 temporary failure, "
-        "77 cost limit, 78 config error, 130 interrupted (probe: 0/1/2/3, monitoring style).",
+        "Exit codes: 0 ok, 1 some --jsonl lines failed, 2 usage, 65 bad input, 69 unavailable, "
+        "73 cannot write -o file, 75 temporary failure, 77 cost limit, 78 config error, "
+        "130 interrupted (probe: 0/1/2/3, monitoring style).",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"rfctl {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
         module = importlib.import_module(f"rfctl.commands.{name}")
@@ -101,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         code = names_fast(argv[1:])
         if code is not None:
             return code
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to answer
+        _error("stdout is closed")
+        return int(Exit.CANTCREAT)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -109,13 +122,39 @@ def main(argv: list[str] | None = None) -> int:
         _error(e.message)
         return int(e.code)
     except KeyboardInterrupt:
-        # A second Ctrl-C during clean-up should not print a traceback either.
+        # A second Ctrl-C during clean-up should not print a traceback either,
+        # and worker threads still waiting on a server must not hold the exit.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(file=sys.stderr)
-        return int(Exit.INTERRUPTED)
+        return _exit_now(Exit.INTERRUPTED, newline=True)
     except BrokenPipeError:
         _quiet_broken_pipe()
         return 0
+    except OSError as e:
+        if e.errno == errno.EPIPE:
+            _quiet_broken_pipe()
+            return 0
+        # Typically stdout itself failing (a full disk, /dev/full).
+        where = e.filename or "output"
+        _error(f"cannot write {where}: {e.strerror or e}")
+        return _exit_now(Exit.CANTCREAT)
+
+
+def _exit_now(code: int, newline: bool = False) -> int:
+    """Flush and exit. os._exit when worker threads (a --jsonl pool waiting on a
+    silent server) are still alive, since a normal exit would join them."""
+    import threading
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if newline and stream is sys.stderr:
+                stream.write("\n")
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
+        os._exit(int(code))
+    return int(code)
 
 
 def _error(message: str) -> None:

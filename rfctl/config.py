@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from rfctl.errors import ConfigError
 
-# kind -> (default base URL, environment variable holding its key, key required)
+# kind -> (default base URL, environment variable holding its key)
 KINDS: dict[str, tuple[str, str | None]] = {
     "anthropic": ("https://api.anthropic.com", "ANTHROPIC_API_KEY"),
     "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
@@ -68,7 +68,7 @@ class ProviderConfig:
     connect_timeout: float | None = None
     stall_timeout: float | None = None
     retries: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold tokens
 
     @property
     def local(self) -> bool:
@@ -155,14 +155,21 @@ def resolve_paths(args=None) -> Paths:
 # ---------------------------------------------------------------- defaults
 
 
-def _zero_config_providers() -> list[ProviderConfig]:
+def _ollama_url() -> str:
+    """OLLAMA_HOST as Ollama reads it ("host", "host:port" or a URL), else the default."""
     ollama = os.environ.get("OLLAMA_HOST", "").strip()
-    if ollama:
-        ollama = ollama if "://" in ollama else f"http://{ollama}"
-        if urlparse(ollama).port is None:
-            ollama = ollama.rstrip("/") + ":11434"
-    else:
-        ollama = KINDS["ollama"][0]
+    if not ollama:
+        return KINDS["ollama"][0]
+    ollama = ollama if "://" in ollama else f"http://{ollama}"
+    try:
+        has_port = urlparse(ollama).port is not None
+    except ValueError:
+        has_port = True  # let base_url validation name the problem
+    return ollama.rstrip("/") if has_port else ollama.rstrip("/") + ":11434"
+
+
+def _zero_config_providers() -> list[ProviderConfig]:
+    ollama = _ollama_url()
     out = [
         ProviderConfig(
             "claude",
@@ -238,6 +245,46 @@ def _check(where: str, table: dict, schema: dict, path: Path) -> None:
             raise ConfigError(f"{path}: {where}{key} must be {_type_name(want)}")
 
 
+# Numeric keys and the least value each may take (None: no lower bound beyond
+# being a finite number); "positive" values must be strictly greater than 0.
+_POSITIVE = {
+    "timeout",
+    "deadline",
+    "connect_timeout",
+    "first_byte_timeout",
+    "stall_timeout",
+    "max_retry_after",
+    "max_backoff",
+}
+_AT_LEAST = {"retries": 0, "max_tokens": 1, "cooldown": 0, "backoff": 0, "daily_usd": 0}
+
+
+def _check_ranges(where: str, table: dict, path: Path) -> None:
+    import math
+
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: {where}{key} must be a finite number")
+        if key in _POSITIVE and value <= 0:
+            raise ConfigError(f"{path}: {where}{key} must be greater than 0, not {value}")
+        if key in _AT_LEAST and value < _AT_LEAST[key]:
+            raise ConfigError(f"{path}: {where}{key} must be at least {_AT_LEAST[key]}")
+
+
+def _check_url(url: str, where: str, path: Path) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as e:
+        raise ConfigError(f"{path}: {where}base_url is not a valid URL: {e}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{path}: {where}base_url must be an http(s) URL with a host")
+
+
 def _type_name(want) -> str:
     names = {
         str: "a string",
@@ -294,6 +341,7 @@ def from_dict(data: dict, path: Path) -> Config:
     if not isinstance(raw_defaults, dict):
         raise ConfigError(f"{path}: [defaults] must be a table")
     _check("defaults.", raw_defaults, _DEFAULT_KEYS, path)
+    _check_ranges("defaults.", raw_defaults, path)
     for key, value in raw_defaults.items():
         setattr(defaults, key, float(value) if isinstance(getattr(defaults, key), float) else value)
     if defaults.strategy not in STRATEGIES:
@@ -305,6 +353,7 @@ def from_dict(data: dict, path: Path) -> Config:
     if not isinstance(budget, dict):
         raise ConfigError(f"{path}: [budget] must be a table")
     _check("budget.", budget, _BUDGET_KEYS, path)
+    _check_ranges("budget.", budget, path)
 
     providers: list[ProviderConfig] = []
     raw_providers = data.get("providers", {})
@@ -315,6 +364,7 @@ def from_dict(data: dict, path: Path) -> Config:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: [providers.{name}] must be a table")
         _check(where, table, _PROVIDER_KEYS, path)
+        _check_ranges(where, table, path)
         kind = table.get("kind")
         if kind is None:
             raise ConfigError(f"{path}: {where}kind is required ({' | '.join(KINDS)})")
@@ -324,7 +374,7 @@ def from_dict(data: dict, path: Path) -> Config:
             )
         default_url, default_env = KINDS[kind]
         if kind == "ollama" and "base_url" not in table and os.environ.get("OLLAMA_HOST"):
-            default_url = _zero_config_providers()[2].base_url
+            default_url = _ollama_url()
         p = ProviderConfig(
             name=name,
             kind=kind,
@@ -341,8 +391,8 @@ def from_dict(data: dict, path: Path) -> Config:
             retries=table.get("retries"),
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
         )
-        if p.kind != "stub" and not urlparse(p.base_url).scheme.startswith("http"):
-            raise ConfigError(f"{path}: {where}base_url must be an http(s) URL")
+        if p.kind != "stub":
+            _check_url(p.base_url, where, path)
         providers.append(p)
         if p.api_key:
             _warn_if_key_exposed(path)

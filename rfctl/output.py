@@ -13,13 +13,28 @@ def write_file_atomic(path, data: str, mode: int | None = None) -> None:
     """Replace PATH with DATA so that readers see the old file or the whole new
     one, and a failed call leaves nothing behind.
 
-    The temp file lives in the same directory (os.replace is atomic only within
-    a filesystem) and is named .NAME.*.tmp (node_exporter's textfile collector
-    reads *.prom only). mode defaults to what a plain `>` redirection would give
-    (0666 less the umask), not mkstemp's 0600.
+    The temp file lives in the same directory as the real target (os.replace
+    is atomic only within a filesystem; a symlink is followed, not replaced)
+    and is named .NAME.*.tmp (node_exporter's textfile collector reads *.prom
+    only). A target that is not a regular file (/dev/stdout, a FIFO, a device)
+    cannot be replaced and is written in place. The mode is the existing
+    file's, else what a plain `>` redirection would give (0666 less the
+    umask), unless `mode` says otherwise.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    import stat
+
+    try:
+        st = os.stat(path)  # follows symlinks
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(data)
+        return
+    path = Path(os.path.realpath(path))
+    directory = path.parent
+    if mode is None and st is not None:
+        mode = stat.S_IMODE(st.st_mode)
     if mode is None:
         umask = os.umask(0)
         os.umask(umask)

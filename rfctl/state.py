@@ -72,14 +72,13 @@ def _cooldowns_of(data: dict) -> dict[str, Cooldown]:
     for name, c in raw.items():
         if not isinstance(c, dict):
             continue
-        try:
+        try:  # a damaged entry is ignored, never fatal
             until = float(c["until"])
             seconds = float(c.get("seconds", MAX_COOLDOWN))
+            since = float(c.get("since") or 0.0)
         except (KeyError, TypeError, ValueError):
             continue
-        out[str(name)] = Cooldown(
-            until, seconds, str(c.get("reason") or ""), float(c.get("since") or 0.0)
-        )
+        out[str(name)] = Cooldown(until, seconds, str(c.get("reason") or ""), since)
     return out
 
 

@@ -142,3 +142,37 @@ def test_config_path_lists_every_file(rfctl, monkeypatch, tmp_path):
     run = rfctl("config", "path")
     assert run.code == 0
     assert f"usage_log\t{tmp_path / 'log.jsonl'}" in run.out.splitlines()
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[defaults]\ntimeout = -5\n", ["defaults.timeout", "greater than 0"]),
+        ("[defaults]\ndeadline = nan\n", ["defaults.deadline", "finite"]),
+        ("[defaults]\nretries = -1\n", ["defaults.retries", "at least 0"]),
+        ("[defaults]\nmax_tokens = 0\n", ["defaults.max_tokens", "at least 1"]),
+        ("[defaults]\nbackoff = -1\n", ["defaults.backoff"]),
+        ("[budget]\ndaily_usd = -2\n", ["budget.daily_usd"]),
+        ('[providers.x]\nkind = "ollama"\ntimeout = -3\n', ["providers.x.timeout"]),
+        ('[providers.x]\nkind = "ollama"\nbase_url = "http://[::1"\n', ["providers.x.base_url"]),
+        ('[providers.x]\nkind = "ollama"\nbase_url = "http://h:99999"\n', ["providers.x.base_url"]),
+        ('[providers.x]\nkind = "ollama"\nbase_url = "ftp://h"\n', ["http(s)"]),
+    ],
+)
+def test_out_of_range_values_are_config_errors(tmp_path, text, words):
+    with pytest.raises(ConfigError) as e:
+        load_text(tmp_path, text)
+    for word in words:
+        assert word in e.value.message
+
+
+def test_config_show_redacts_headers_and_url_credentials(rfctl, write_config):
+    write_config(
+        '[providers.x]\nkind = "vllm"\nbase_url = "http://user:hunter2pass@127.0.0.1:8000/v1"\n'
+        '[providers.x.headers]\nAuthorization = "Bearer zzsecretkey123"\n'
+    )
+    for fmt in ([], ["--json"]):
+        run = rfctl("config", "show", *fmt)
+        assert run.code == 0, run.err
+        assert "hunter2pass" not in run.out and "zzsecretkey123" not in run.out
+        assert "127.0.0.1:8000" in run.out

@@ -104,12 +104,17 @@ def _show(cfg, args) -> int:
 def effective(cfg) -> dict:
     from dataclasses import asdict
 
+    from rfctl.providers.http import display_url
+
     providers = {}
     for p in cfg.providers.values():
         table = asdict(p)
         table.pop("name")
         if table.pop("api_key"):
             table["api_key"] = "[redacted]"
+        # Extra headers usually carry credentials; so may a user:password@ URL.
+        table["headers"] = {k: "[redacted]" for k in table["headers"]}
+        table["base_url"] = display_url(p.base_url)
         table["key"] = p.key_status()
         providers[p.name] = table
     data = {"defaults": asdict(cfg.defaults), "providers": providers}

@@ -118,7 +118,12 @@ def run(args) -> int:
     cfg = config.load(paths)
     if args.jsonl:
         from rfctl.batch import run_batch
+        from rfctl.errors import UsageError
 
+        if args.dry_run:
+            raise UsageError("--dry-run plans one prompt; it does not combine with --jsonl")
+        if args.output:
+            _check_writable(args.output)
         return run_batch(args, cfg, paths)
     req = _request(args, cfg, _read_prompt(args))
     opts = options(args, cfg)
@@ -128,12 +133,12 @@ def run(args) -> int:
         and (args.stream if args.stream is not None else stdout_is_tty())
     )
     opts.live = live
-    if args.output:
-        _check_writable(args.output)
     if args.dry_run:
         from rfctl.router import dry_run
 
         return dry_run(cfg, paths, req, opts)
+    if args.output:
+        _check_writable(args.output)
     return _answer(cfg, paths, req, opts, args)
 
 
@@ -143,7 +148,11 @@ def _check_writable(path: str) -> None:
 
     from rfctl.errors import Exit, RfctlError
 
-    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not os.path.isdir(path) and not os.path.isfile(path):
+        if os.access(path, os.W_OK):  # /dev/stdout, a FIFO: written in place
+            return
+        raise RfctlError(f"cannot write {path}: permission denied", Exit.CANTCREAT)
+    directory = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise RfctlError(f"cannot write {path}: directory missing or not writable", Exit.CANTCREAT)
     if os.path.isdir(path):
@@ -154,14 +163,19 @@ def _read_prompt(args) -> str:
     from rfctl.errors import InputError
 
     parts = []
-    if not sys.stdin.isatty():
+    if sys.stdin is not None and not sys.stdin.isatty():  # None: started with stdin closed
         data = sys.stdin.buffer.read()
         try:
             parts.append(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise InputError("stdin is not UTF-8 text") from None
     if args.prompt:
-        parts.append(" ".join(args.prompt))
+        arg_text = " ".join(args.prompt)
+        try:
+            arg_text.encode("utf-8")  # undecodable argv bytes arrive as lone surrogates
+        except UnicodeEncodeError:
+            raise InputError("the PROMPT arguments are not UTF-8 text") from None
+        parts.append(arg_text)
     prompt = "\n\n".join(p.rstrip("\n") for p in parts if p.strip())
     if not prompt.strip():
         raise InputError("empty prompt: give PROMPT arguments or pipe text on stdin")
@@ -209,19 +223,27 @@ def options(args, cfg):
         strategy_explicit=args.strategy is not None,
         json=args.format == "json",
     )
-    for name in ("timeout", "deadline"):
-        if getattr(opts, name) <= 0:
-            raise UsageError(f"--{name} must be positive")
-    if opts.retries < 0:
+    import math
+
+    # Flags are checked here; the same values from the config file were
+    # checked when it was read (exit 78 naming the key).
+    for flag, value in (("timeout", args.timeout), ("deadline", args.deadline)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"--{flag} must be a positive number of seconds")
+    if args.retries is not None and args.retries < 0:
         raise UsageError("--retries must be 0 or more")
-    if opts.max_cost is not None and opts.max_cost < 0:
+    if args.temperature is not None and not (
+        math.isfinite(args.temperature) and args.temperature >= 0
+    ):
+        raise UsageError("--temperature must be 0 or more")
+    if opts.max_cost is not None and not (math.isfinite(opts.max_cost) and opts.max_cost >= 0):
         raise UsageError("--max-cost must be 0 or more")
     return opts
 
 
 def _answer(cfg, paths, req, opts, args) -> int:
     from rfctl import router
-    from rfctl.output import LiveWriter, with_newline, write_file_atomic
+    from rfctl.output import LiveWriter, with_newline
 
     writer = LiveWriter() if opts.live else None
     # The router streams on the wire either way (stall detection, TTFT); only
@@ -230,8 +252,18 @@ def _answer(cfg, paths, req, opts, args) -> int:
     if args.format == "json":
         import json
 
-        sys.stdout.write(json.dumps(result_record(outcome), ensure_ascii=False) + "\n")
-        return 0 if outcome.ok else int(outcome.error.code)
+        line = json.dumps(result_record(outcome), ensure_ascii=False) + "\n"
+        if args.output and outcome.ok:
+            _write_output(args.output, line)
+        elif not args.output:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        if not outcome.ok:
+            from rfctl.cli import _error
+
+            _error(outcome.error.message)  # the record says it too; stderr is for people
+            return int(outcome.error.code)
+        return 0
     if not outcome.ok:
         if writer is not None and writer.chars:
             # Never glue a second answer onto a half-written one: say where it was cut.
@@ -241,16 +273,21 @@ def _answer(cfg, paths, req, opts, args) -> int:
     if writer is not None:
         writer.finish()
     elif args.output:
-        try:
-            write_file_atomic(args.output, with_newline(text))
-        except OSError as e:
-            from rfctl.errors import Exit, RfctlError
-
-            raise RfctlError(f"cannot write {args.output}: {e.strerror}", Exit.CANTCREAT) from None
+        _write_output(args.output, with_newline(text))
     else:
         sys.stdout.write(with_newline(text))
         sys.stdout.flush()
     return 0
+
+
+def _write_output(path: str, data: str) -> None:
+    from rfctl.errors import Exit, RfctlError
+    from rfctl.output import write_file_atomic
+
+    try:
+        write_file_atomic(path, data)
+    except OSError as e:
+        raise RfctlError(f"cannot write {path}: {e.strerror}", Exit.CANTCREAT) from None
 
 
 def result_record(outcome, id=None, metadata=None) -> dict:
