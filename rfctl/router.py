@@ -114,7 +114,6 @@ class Options:
     timeout_explicit: bool = False
     retries_explicit: bool = False
     strategy_explicit: bool = False
-    wire_stream: bool = True  # stream on the wire even when buffering (TTFT, stalls)
     json: bool = False  # --dry-run prints the plan as JSON
 
 
@@ -154,7 +153,6 @@ class Outcome:
     attempts: list[Attempt] = field(default_factory=list)
     error: RfctlError | None = None
     cost_usd: float | None = None
-    chars_written: int = 0  # live output already written when the call failed
 
     @property
     def ok(self) -> bool:
@@ -599,13 +597,15 @@ class _Walk:
     def timeouts(self, p: ProviderConfig, stream: bool) -> Timeouts:
         d = self.cfg.defaults
         attempt = (
-            self.opts.timeout if self.opts.timeout_explicit else (p.timeout or self.opts.timeout)
+            self.opts.timeout
+            if self.opts.timeout_explicit
+            else _first(p.timeout, self.opts.timeout)
         )
-        first_byte = (d.first_byte_timeout or attempt) if stream else attempt
+        first_byte = _first(d.first_byte_timeout, attempt) if stream else attempt
         return Timeouts(
-            connect=p.connect_timeout or d.connect_timeout,
+            connect=_first(p.connect_timeout, d.connect_timeout),
             first_byte=min(first_byte, attempt),
-            stall=p.stall_timeout or d.stall_timeout,
+            stall=_first(p.stall_timeout, d.stall_timeout),
             attempt=attempt,
             deadline=self.deadline,
         )
@@ -735,8 +735,8 @@ class _Walk:
         )
         return Policy(
             retries=0 if c.probe else max(0, retries),
-            base=float(getattr(d, "backoff", 0.5)),
-            max_backoff=float(getattr(d, "max_backoff", 8.0)),
+            base=d.backoff,
+            max_backoff=d.max_backoff,
             max_retry_after=d.max_retry_after,
         )
 
@@ -746,7 +746,7 @@ class _Walk:
         from rfctl.retry import retrying
 
         adapter = make_adapter(c.provider)
-        r = replace(self.req, model=c.model, stream=self.opts.wire_stream or self.opts.live)
+        r = replace(self.req, model=c.model, stream=True)  # TTFT and stall bounds need a stream
 
         def before_sleep(rs) -> None:
             wait = rs.upcoming_sleep if rs.next_action is None else rs.next_action.sleep
@@ -868,7 +868,6 @@ class _Walk:
     def _cut(self, c: Candidate, cut: _Cut) -> None:
         e = cut.error
         code = Exit.TEMPFAIL if e.transient else Exit.UNAVAILABLE
-        self.outcome.chars_written = cut.chars
         self.outcome.error = RfctlError(
             f"answer cut after {cut.chars} characters from {c.name}: {e.short()}", code
         )
@@ -899,6 +898,11 @@ class _Walk:
         if len(last) > 1 or skipped:
             return RfctlError("no provider could answer: " + "; ".join(parts), code)
         return RfctlError(parts[0], code)
+
+
+def _first(value, default):
+    """A per-provider setting when it is set (0 included), else the default."""
+    return default if value is None else value
 
 
 def run(

@@ -142,3 +142,44 @@ def test_a_damaged_state_file_is_ignored(rfctl, tmp_path):
     state.write_text('{"cooldowns": {"stub": {"until": 1e12, "since": "x"}}}')
     run = rfctl("generate", "-p", "stub", input="hi", env={"RFCTL_STATE": str(state)})
     assert run.code == 0, run.err
+
+
+def test_every_kind_of_bad_jsonl_line_fails_alone(rfctl):
+    bad = [
+        '{"prompt": "x", "max_tokens": 1e400}',
+        '{"prompt": "x", "stop": 5}',
+        '{"prompt": "x", "model": 5}',
+        '{"prompt": "x", "provider": ["a"]}',
+        '{"prompt": "x", "temperature": "hot"}',
+        '{"prompt": "x", "max_tokens": 0}',
+        '{"prompt": "x", "max_tokens": -5}',
+        '{"prompt": "\\ud800 x"}',
+        '{"prompt": "x", "provider": "nosuch"}',
+        "[1, 2]",
+        '{"prompt": ""}',
+    ]
+    lines = ['"first"', *bad, '"last"']
+    run = rfctl("generate", "-p", "stub", "--jsonl", "-j", "3", input="\n".join(lines) + "\n")
+    assert run.code == 1, run.err
+    assert "Traceback" not in run.err
+    out = [json.loads(line) for line in run.out.splitlines()]
+    assert len(out) == len(lines)
+    assert out[0]["ok"] and out[-1]["ok"]
+    for rec in out[1:-1]:
+        assert rec["ok"] is False, rec
+        assert rec["error"]["code"] in (65, 78), rec
+    assert [r["id"] for r in out] == [str(i) for i in range(1, len(lines) + 1)]
+
+
+def test_jsonl_line_that_is_not_utf8_fails_alone():
+    run = subprocess.run(
+        [sys.executable, "-m", "rfctl", "generate", "-p", "stub", "--jsonl"],
+        input=b'"ok"\n"\xff\xfe"\n',
+        capture_output=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    out = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert [r["ok"] for r in out] == [True, False]
+    assert out[1]["error"]["code"] == 65

@@ -171,3 +171,9 @@ def test_no_wait_past_the_deadline_moves_on_at_once():
 def test_retries_zero_means_one_attempt():
     result, calls, _ = run(Policy(retries=0), [http(503), "ok"])
     assert isinstance(result, ProviderError) and len(calls) == 1
+
+
+def test_x_should_retry_false_does_not_make_a_503_permanent():
+    e = http(503, headers={"x-should-retry": "false"})
+    assert e.transient  # still "try again later" for the exit code
+    assert not retryable(e)  # but not now, on this provider

@@ -228,9 +228,10 @@ def classify_http(
         return ProviderError("rate_limit", message, transient=True, **kw)
     if status == 529 or "overloaded" in low:
         return ProviderError("overloaded", message, transient=status >= 500 or status == 429, **kw)
+    # x-should-retry is recorded, not applied: whether to ask again is the
+    # retry policy's call (rfctl/retry.py); `transient` stays what the status
+    # says, so a 503 that asks not to be retried still makes exit 75.
     transient = status in TRANSIENT_STATUS or status >= 500
-    if should is not None:
-        transient = should
     return ProviderError("http", message, transient=transient, **kw)
 
 
