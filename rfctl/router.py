@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
@@ -745,7 +746,7 @@ class _Walk:
         from rfctl.providers import make_adapter
         from rfctl.retry import retrying
 
-        adapter = make_adapter(c.provider)
+        adapter = _adapter(c.provider, make_adapter)
         r = replace(self.req, model=c.model, stream=True)  # TTFT and stall bounds need a stream
 
         def before_sleep(rs) -> None:
@@ -898,6 +899,22 @@ class _Walk:
         if len(last) > 1 or skipped:
             return RfctlError("no provider could answer: " + "; ".join(parts), code)
         return RfctlError(parts[0], code)
+
+
+_adapters = threading.local()
+
+
+def _adapter(p: ProviderConfig, make):
+    """One adapter (and so one requests.Session and its kept-alive connections)
+    per provider per thread: --jsonl lines and retries reuse connections."""
+    cache = getattr(_adapters, "by_provider", None)
+    if cache is None:
+        cache = _adapters.by_provider = {}
+    key = (make, p.name, p.kind, p.base_url, p.key())
+    adapter = cache.get(key)
+    if adapter is None:
+        adapter = cache[key] = make(p)
+    return adapter
 
 
 def _first(value, default):

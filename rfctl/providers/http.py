@@ -75,6 +75,9 @@ class HTTPAdapter:
         self.where = display_url(self.base_url)  # for messages: no user:password@
         self.api_key = provider.key()
         register_secret(self.api_key)
+        for name, value in provider.headers.items():  # extra auth headers are secrets too
+            if any(w in name.lower() for w in ("auth", "key", "token", "secret")):
+                register_secret(value.split()[-1] if value.split() else value)
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
@@ -163,10 +166,14 @@ class HTTPAdapter:
         """The body as it arrives, each read bounded by the stall and attempt times.
 
         Until the first body byte the first-byte bound applies instead of the
-        stall bound: some servers send headers before a long prefill."""
+        stall bound: some servers send headers before a long prefill. A body
+        read to its end hands the connection back to the session's pool for
+        the next call; so does one whose reader stopped at its terminator
+        (`data: [DONE]`) when the rest arrives within a moment."""
         sock = _socket_of(resp)
         raw = resp.raw
         waiting = clock.t.first_byte
+        complete = False
         try:
             while True:
                 limit = clock.bound(waiting)
@@ -179,11 +186,18 @@ class HTTPAdapter:
                 except Exception as e:  # urllib3 wraps socket errors several ways
                     raise _read_error(e, clock, limit) from None
                 if not chunk:
+                    complete = True
                     return
                 waiting = clock.t.stall
                 yield chunk
+        except GeneratorExit:
+            complete = _drain(raw, sock, min(0.25, max(0.0, clock.left())))
+            raise
         finally:
-            resp.close()
+            if complete:
+                raw.release_conn()
+            else:
+                resp.close()
 
     def get_json(self, path: str, timeout: float):
         """GET a small JSON document (health, model lists): (status, body)."""
@@ -213,6 +227,29 @@ class HTTPAdapter:
                 status=resp.status_code,
                 accepted=True,
             ) from None
+
+
+def _drain(raw, sock, seconds: float, most: int = 65536) -> bool:
+    """Read what is left of a body (the chunked terminator after [DONE]) so the
+    connection can be reused; False when it does not end soon or is large."""
+    if seconds <= 0:
+        return False
+    end = time.monotonic() + seconds
+    read = 0
+    try:
+        while read <= most:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = raw.read1(most) if hasattr(raw, "read1") else raw.read(most)
+            if not chunk:
+                return True
+            read += len(chunk)
+    except Exception:
+        return False
+    return False
 
 
 def display_url(url: str) -> str:
