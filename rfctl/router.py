@@ -69,8 +69,9 @@ of rfctl/retry.py within the time left before the deadline. Then:
   DESIGN.md lists it, even though the walk treats it as a reason to move on.
 
 Every attempt, failed ones included, is one usage-log record (request_id
-shared, attempt numbered across the walk, the model actually used, cost 0 for
-failures unless the provider reported usage).
+shared, attempt numbered across the walk, the model actually used). A failed
+attempt is logged with cost 0 and no token counts: adapters do not yet carry
+usage seen before a failure (a stream cut after billed output undercounts).
 """
 
 from __future__ import annotations

@@ -100,7 +100,8 @@ def refused(message: str, text: str) -> ProviderError:
 
     A pipeline must not take a refusal (or a filtered, truncated answer) for
     the answer, so it fails the attempt with the provider's reason; not
-    transient (asking again gives the same), and the router may fall back.
+    transient (asking again gives the same); the router ends the call with the
+    reason rather than shopping the prompt around other providers.
     """
     return ProviderError(
         "refusal",
