@@ -212,6 +212,8 @@ class FaultServer:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            # As real servers do: no Nagle delay on small writes to a reused connection.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self.connections += 1
                 self._conns.add(conn)

@@ -49,3 +49,74 @@ def test_the_router_keeps_one_adapter_per_provider(tmp_path):
     p = provider("http://127.0.0.1:9/v1")
     first = router._adapter(p, make_adapter)
     assert router._adapter(p, make_adapter) is first
+
+
+def test_a_kept_alive_connection_the_server_drops_is_not_a_failure():
+    """The server answers one request per connection, then drops the
+    connection when the next request arrives on it (a keep-alive limit hit
+    mid-flight): that request goes out again at once on a fresh connection,
+    and nothing fails."""
+    import socket
+    import threading
+
+    body = json.dumps(
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "ok"},
+                }
+            ],
+            "model": "m",
+        }
+    ).encode()
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port = srv.getsockname()[1]
+    accepted = []
+
+    def read_request(conn):
+        data = b""
+        while b"\r\n\r\n" not in data:
+            more = conn.recv(65536)
+            if not more:
+                return False
+            data += more
+        head, _, rest = data.partition(b"\r\n\r\n")
+        length = next(
+            int(h.split(b":")[1])
+            for h in head.split(b"\r\n")
+            if h.lower().startswith(b"content-length")
+        )
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        return True
+
+    def serve_one(conn):
+        if read_request(conn):
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            read_request(conn)  # the next request on this connection...
+        conn.close()  # ...is dropped unanswered
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        adapter = make_adapter(provider(f"http://127.0.0.1:{port}/v1"))
+        for _ in range(3):
+            assert adapter.generate(Request("hi", max_tokens=4), Timeouts()).text == "ok"
+        assert len(accepted) == 3
+    finally:
+        srv.close()

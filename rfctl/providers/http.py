@@ -72,7 +72,8 @@ class HTTPAdapter:
         self.provider = provider  # rfctl.config.ProviderConfig
         self.name = provider.name
         self.base_url = provider.base_url.rstrip("/")
-        self.where = display_url(self.base_url)  # for messages: no user:password@
+        self.where = display_url(self.base_url)
+        self.reused = False  # has this session had an answer (so may hold a pooled connection)?  # for messages: no user:password@
         self.api_key = provider.key()
         register_secret(self.api_key)
         for name, value in provider.headers.items():  # extra auth headers are secrets too
@@ -117,15 +118,28 @@ class HTTPAdapter:
         A non-2xx status is read and raised as a classified ProviderError.
         """
         t = clock.t
-        try:
-            resp = self.session.request(
+        data = None if payload is None else json.dumps(payload).encode()
+
+        def send() -> requests.Response:
+            return self.session.request(
                 method,
                 self.url(path),
-                data=None if payload is None else json.dumps(payload).encode(),
+                data=data,
                 headers=headers if headers is not None else self.headers(),
                 stream=True,
                 timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
             )
+
+        try:
+            try:
+                resp = send()
+            except requests.exceptions.ConnectionError as e:
+                # A kept-alive connection the server closed while idle (its
+                # keep-alive timeout or request limit) fails before any answer:
+                # that is not the provider failing. Once, on a fresh connection.
+                if not (self.reused and _closed_before_answer(e)):
+                    raise
+                resp = send()
         except requests.exceptions.ConnectTimeout:
             raise ProviderError(
                 "connect", f"connect timeout to {self.where}", transient=True
@@ -140,6 +154,7 @@ class HTTPAdapter:
             raise ProviderError("connect", _connect_reason(e, self.where), transient=True) from None
         except requests.exceptions.RequestException as e:
             raise ProviderError("connect", redact(str(e)), transient=True) from None
+        self.reused = True  # later calls may go out on a pooled connection
         clock.mark_first_byte()
         if resp.status_code >= 400:
             raise self.http_error(resp, clock)
@@ -227,6 +242,20 @@ class HTTPAdapter:
                 status=resp.status_code,
                 accepted=True,
             ) from None
+
+
+def _closed_before_answer(e: Exception) -> bool:
+    text = str(e)
+    return any(
+        w in text
+        for w in (
+            "RemoteDisconnected",
+            "Connection reset",
+            "Connection aborted",
+            "BrokenPipe",
+            "Broken pipe",
+        )
+    )
 
 
 def _drain(raw, sock, seconds: float, most: int = 65536) -> bool:
