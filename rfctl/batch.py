@@ -3,8 +3,10 @@
 Results come out in input order even with -j N requests in flight, so the
 output can be pasted next to the input. Exit 1 when some lines failed, 0 when
 none did; a malformed line is an error record for that line (code 65), never
-the end of the batch. Lines are read as they come: a long batch starts
-answering before its input ends, and at most 2 x N lines are held at once.
+the end of the batch. Lines are answered as they are read, and each result is
+written as soon as it and every line before it are answered: a long batch
+starts answering before its input ends, a program that feeds one line and
+waits for its answer gets it, and at most 2 x N lines are held at once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections import deque
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -29,6 +31,9 @@ _FIELDS = {
     "stop",
     "metadata",
 }
+# Far beyond any model's output; keeps max_tokens an ordinary int (1e400 is
+# inf, 10**400 overflows float arithmetic in cost estimates).
+MAX_TOKENS = 2**31 - 1
 
 
 @dataclass
@@ -41,33 +46,58 @@ class Line:
 
 
 def parse_line(line: str, number: int, defaults) -> Line:
-    """One input line: a JSON string (the prompt) or an object (DESIGN.md)."""
+    """One input line: a JSON string (the prompt) or an object (DESIGN.md).
+
+    Never raises for what the line says: a bad line is a Line with `error`."""
+
+    def bad(why: str, ident: str = str(number), metadata=None) -> Line:
+        return Line(ident, None, metadata=metadata, error=InputError(f"line {number}: {why}"))
+
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:
-        return Line(str(number), None, error=InputError(f"line {number}: not UTF-8 text"))
+        return bad("not UTF-8 text")
     try:
         item = json.loads(line)
     except ValueError as e:
-        return Line(str(number), None, error=InputError(f"line {number}: not JSON ({e})"))
+        return bad(f"not JSON ({e})")
+    except RecursionError:
+        return bad("not JSON (nested too deeply)")
     if isinstance(item, str):
         item = {"prompt": item}
     if not isinstance(item, dict):
-        return Line(
-            str(number), None, error=InputError(f"line {number}: expected a string or an object")
-        )
-    raw_id = item.get("id", number)
-    ident = raw_id if isinstance(raw_id, str) else json.dumps(raw_id)
+        return bad("expected a string or an object")
+    # The id and metadata go back out in the result, even an error's: only
+    # when they can be written (a lone surrogate such as "\ud800" is valid
+    # JSON but not text).
+    ident = _ident(item.get("id"), number)
+    metadata = item.get("metadata")
+    if not _writable(metadata):
+        metadata = None
     try:
+        for key, value in item.items():
+            if not _writable({key: value}):
+                raise InputError(f"{key!r} is not valid Unicode text (a lone surrogate)")
         req, provider = _request(item, defaults)
     except InputError as e:
-        return Line(
-            ident,
-            None,
-            metadata=item.get("metadata"),
-            error=InputError(f"line {number}: {e.message}"),
-        )
-    return Line(ident, req, provider, item.get("metadata"))
+        return bad(e.message, ident, metadata)
+    return Line(ident, req, provider, metadata)
+
+
+def _ident(raw, number: int) -> str:
+    if raw is None:
+        return str(number)
+    if not _writable(raw):
+        return str(number)
+    return raw if isinstance(raw, str) else json.dumps(raw)
+
+
+def _writable(value) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def _request(item: dict, defaults):
@@ -82,22 +112,17 @@ def _request(item: dict, defaults):
     stop = item.get("stop", list(defaults.stop))
     if isinstance(stop, str):
         stop = [stop]
-    if not isinstance(stop, list):
+    if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
         raise InputError("stop must be a string or a list of strings")
-    max_tokens = _number(item.get("max_tokens", defaults.max_tokens), "max_tokens", int, 1)
-    return (
-        Request(
-            prompt=prompt,
-            model=_text(item.get("model", defaults.model), "model"),
-            system=_text(item.get("system", defaults.system), "system"),
-            temperature=_number(
-                item.get("temperature", defaults.temperature), "temperature", float, 0
-            ),
-            max_tokens=max_tokens,
-            stop=[_text(s, "stop") for s in stop],
-        ),
-        _text(item.get("provider"), "provider"),
+    req = Request(
+        prompt=prompt,
+        model=_name(item, "model", defaults.model),
+        system=_text(item.get("system", defaults.system), "system"),
+        temperature=_temperature(item.get("temperature", defaults.temperature)),
+        max_tokens=_max_tokens(item.get("max_tokens", defaults.max_tokens)),
+        stop=[_text(s, "stop") for s in stop],
     )
+    return req, _name(item, "provider", None)
 
 
 def _text(value, name: str) -> str | None:
@@ -112,16 +137,120 @@ def _text(value, name: str) -> str | None:
     return value
 
 
-def _number(value, name: str, kind, least):
+def _name(item: dict, field: str, default: str | None) -> str | None:
+    """A provider or model name: absent means the default, present must name one."""
+    if field not in item:
+        return default
+    value = _text(item[field], field)
+    if value is None or not value.strip():
+        raise InputError(f"{field} must be a non-empty string")
+    return value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _max_tokens(value) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{name} must be a number")
-    if not math.isfinite(value) or value < least or (kind is int and value != int(value)):
-        raise InputError(
-            f"{name} must be {'a whole number' if kind is int else 'a number'} of at least {least}"
-        )
-    return kind(value)
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    # Compared as int/float, never converted first: 10**400 and 1e400 are both
+    # valid JSON and neither fits a float conversion or an int.
+    if not _is_number(value) or not whole or not 1 <= value <= MAX_TOKENS:
+        raise InputError(f"max_tokens must be a whole number from 1 to {MAX_TOKENS}")
+    return int(value)
+
+
+def _temperature(value) -> float | None:
+    if value is None:
+        return None
+    if not _is_number(value):
+        raise InputError("temperature must be a number")
+    try:
+        t = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        t = math.inf
+    if not math.isfinite(t) or t < 0:
+        raise InputError("temperature must be a finite number of at least 0")
+    return t
+
+
+# ---------------------------------------------------------------- the batch
+
+
+class _InOrder:
+    """Writes each line's record once it and every line before it are done.
+
+    Records are written by whichever worker finishes the line that unblocks
+    them (or by the reading thread), under one lock, so output is in input
+    order without a thread of its own. At most `window` lines are in flight
+    or waiting to be written; the reader blocks beyond that. A failure to
+    write (a closed pipe) or a bug in a worker is kept and raised in the
+    reading thread."""
+
+    def __init__(self, write, window: int):
+        self.write = write
+        self.window = window
+        self.cond = threading.Condition()
+        self.done: dict[int, object] = {}
+        self.sent = 0  # lines submitted
+        self.written = 0  # lines written
+        self.error: BaseException | None = None
+
+    def submit(self, pool: ThreadPoolExecutor, fn, *args) -> None:
+        with self.cond:
+            while self.sent - self.written >= self.window and self.error is None:
+                self.cond.wait()
+            self._raise()
+            seq = self.sent
+            self.sent += 1
+        pool.submit(fn, *args).add_done_callback(lambda f: self._finished(seq, f))
+
+    def _finished(self, seq: int, fut) -> None:
+        if fut.cancelled():
+            return
+        try:
+            rec = fut.result()
+        except BaseException as e:
+            rec = e
+        with self.cond:
+            self.done[seq] = rec
+            while self.written in self.done and self.error is None:
+                rec = self.done.pop(self.written)
+                if isinstance(rec, BaseException):
+                    self.error = rec
+                    break
+                try:
+                    self.write(rec)
+                except BaseException as e:
+                    self.error = e
+                    break
+                self.written += 1
+            self.cond.notify_all()
+
+    def finish(self) -> None:
+        with self.cond:
+            while self.written < self.sent and self.error is None:
+                self.cond.wait()
+            self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+def _lines():
+    """stdin, a line at a time as it arrives, as text; bad bytes are kept
+    (surrogateescape) for parse_line to report on that line alone."""
+    if sys.stdin is None:
+        raise InputError("--jsonl reads requests from stdin, but stdin is closed")
+    if sys.stdin.isatty():
+        raise InputError("--jsonl reads requests from stdin, one JSON line each")
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream without bytes underneath (tests, embedding)
+        return iter(sys.stdin)
+    return (data.decode("utf-8", "surrogateescape") for data in stream)
 
 
 def run_batch(args, cfg, paths) -> int:
@@ -132,10 +261,12 @@ def run_batch(args, cfg, paths) -> int:
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    if sys.stdin is None or sys.stdin.isatty():
-        raise InputError("--jsonl reads requests from stdin, one JSON line each")
+    lines = _lines()
     defaults = base_request(args, cfg, "-")
     base_opts = options(args, cfg)
+    # Set on Ctrl-C: attempts still in flight end without cooldowns or state
+    # writes (what they see next is the user's doing, not the provider's).
+    base_opts.cancel = threading.Event()
 
     def answer(number: int, text: str) -> dict:
         line = parse_line(text, number, defaults)
@@ -157,10 +288,14 @@ def run_batch(args, cfg, paths) -> int:
     failed = 0
     kept: list[str] = []
 
-    def emit(rec: dict) -> None:
+    def write(rec: dict) -> None:
         nonlocal failed
         failed += not rec["ok"]
         out = json.dumps(rec, ensure_ascii=False) + "\n"
+        try:
+            out.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate in a server's text: escape it
+            out = json.dumps(rec) + "\n"
         if args.output:
             kept.append(out)
         else:
@@ -168,23 +303,16 @@ def run_batch(args, cfg, paths) -> int:
             sys.stdout.flush()
 
     pool = ThreadPoolExecutor(max_workers=args.jobs)
-    pending: deque = deque()
+    order = _InOrder(write, 2 * args.jobs)
     try:
-        number = 0
-        for data in sys.stdin.buffer:
-            number += 1
-            if not data.strip():
-                continue
-            raw = data.decode("utf-8", "surrogateescape")  # parse_line reports bad bytes
-            pending.append(pool.submit(answer, number, raw))
-            # In input order; never more than 2 x jobs lines in memory.
-            while pending and (pending[0].done() or len(pending) >= 2 * args.jobs):
-                emit(pending.popleft().result())
-        while pending:
-            emit(pending.popleft().result())
+        for number, text in enumerate(lines, 1):
+            if text.strip():
+                order.submit(pool, answer, number, text)
+        order.finish()
     except BaseException:
-        # Ctrl-C or a failure: drop what has not started; cli.main exits at
-        # once rather than waiting for attempts still in flight.
+        # Ctrl-C (or a failure): drop what has not started and let attempts in
+        # flight end quietly; cli.main exits at once rather than wait for them.
+        base_opts.cancel.set()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()

@@ -29,7 +29,11 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "stub": ("stub://", None),
 }
 # Kinds that run on the user's own hardware: free by declaration.
-LOCAL_KINDS = frozenset(KINDS) - {"anthropic", "openai"}
+# Servers people run on their own hardware: free by declaration. The generic
+# openai-compatible kind may just as well be a paid gateway, so it is free only
+# on a loopback or private address; `free = true|false` in a provider's table
+# overrides either rule.
+LOCAL_KINDS = frozenset({"ollama", "vllm", "lmstudio", "localai", "llamacpp", "stub"})
 # Cloud hosts that refuse every request without a key.
 _KEYED_HOSTS = {"api.anthropic.com", "api.openai.com"}
 
@@ -53,6 +57,19 @@ class Defaults:
     max_backoff: float = 8.0
 
 
+def _private_host(url: str) -> bool:
+    import ipaddress
+
+    host = (urlparse(url).hostname or "").lower()
+    if host == "localhost" or host.endswith((".local", ".localhost", ".internal", ".lan")):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
 @dataclass
 class ProviderConfig:
     name: str
@@ -69,10 +86,16 @@ class ProviderConfig:
     stall_timeout: float | None = None
     retries: int | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold tokens
+    free: bool | None = None  # None: decided by kind and host (see LOCAL_KINDS)
 
     @property
     def local(self) -> bool:
-        return self.kind in LOCAL_KINDS
+        """Free to use (priced at 0, not unknown)."""
+        if self.free is not None:
+            return self.free
+        if self.kind in LOCAL_KINDS:
+            return True
+        return self.kind == "openai-compatible" and _private_host(self.base_url)
 
     def key(self) -> str | None:
         """The API key, from the environment first, then the file."""
@@ -224,6 +247,7 @@ _PROVIDER_KEYS = {
     "stall_timeout": (int, float),
     "retries": int,
     "headers": dict,
+    "free": bool,
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
 _TOP_KEYS = {"defaults", "budget", "providers"}
@@ -390,6 +414,7 @@ def from_dict(data: dict, path: Path) -> Config:
             stall_timeout=_f(table.get("stall_timeout")),
             retries=table.get("retries"),
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
+            free=table.get("free"),
         )
         if p.kind != "stub":
             _check_url(p.base_url, where, path)

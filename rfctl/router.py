@@ -117,6 +117,9 @@ class Options:
     retries_explicit: bool = False
     strategy_explicit: bool = False
     json: bool = False  # --dry-run prints the plan as JSON
+    # Set when the user interrupts a batch (Ctrl-C): attempts still in flight
+    # on worker threads then end without logging, cooldowns or state writes.
+    cancel: threading.Event | None = None
 
 
 @dataclass
@@ -207,6 +210,9 @@ class Plan:
     error: RfctlError | None = None  # nothing can be tried
     notes: list[str] = field(default_factory=list)
     spent_today: float | None = None
+    # Shared with the walk: one registry load and one tokenization per call.
+    reg: _Lazy | None = None
+    toks: PromptTokens | None = None
 
 
 def new_request_id() -> str:
@@ -400,7 +406,7 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
             strategy = "priority"  # an explicit chain keeps its order
     else:
         chain = cfg.enabled()
-    pl = Plan([], [], strategy, toks.bound, max_tokens=max_tokens)
+    pl = Plan([], [], strategy, toks.bound, max_tokens=max_tokens, reg=reg, toks=toks)
 
     def drop(c: Candidate, why: str) -> None:
         c.kept, c.why = False, why
@@ -572,6 +578,7 @@ class _Walk:
         on_text: OnText | None,
         outcome: Outcome,
         deadline: float,
+        pl: Plan,
     ):
         self.cfg, self.paths, self.req, self.opts = cfg, paths, req, opts
         self.on_text = on_text
@@ -581,7 +588,8 @@ class _Walk:
         self.errors: list[tuple[str, ProviderError]] = []
         self.pending_wait = 0.0
         self.output_error: BaseException | None = None
-        self._reg = _Lazy(paths)
+        self._reg = pl.reg or _Lazy(paths)
+        self.toks = pl.toks or PromptTokens(req)
 
     # ------------------------------------------------------------ one attempt
 
@@ -613,6 +621,7 @@ class _Walk:
         )
 
     def attempt(self, c: Candidate, adapter, r: Request) -> Result:
+        _check_cancel(self.opts)
         n = len(self.outcome.attempts) + 1
         wait, self.pending_wait = self.pending_wait, 0.0
         t = self.timeouts(c.provider, r.stream)
@@ -620,6 +629,7 @@ class _Walk:
         try:
             result = adapter.generate(r, t, self._emit if self.opts.live else None)
         except ProviderError as e:
+            _check_cancel(self.opts)
             self._record_failure(c, r, e, n, wait, t0)
             if self.chars:
                 raise _Cut(e, self.chars) from None
@@ -627,11 +637,13 @@ class _Walk:
         except Exception as e:  # an adapter bug must not become a traceback
             if e is self.output_error:
                 raise
+            _check_cancel(self.opts)
             err = ProviderError("internal", f"{type(e).__name__}: {e}", transient=False)
             self._record_failure(c, r, err, n, wait, t0)
             if self.chars:
                 raise _Cut(err, self.chars) from None
             raise err from None
+        _check_cancel(self.opts)
         self._record_success(c, r, result, n, wait)
         return result
 
@@ -666,7 +678,7 @@ class _Walk:
             from rfctl import tokens
 
             if u.input_tokens is None:
-                u.input_tokens = PromptTokens(self.req).exact(model)
+                u.input_tokens = self.toks.exact(model)
             if u.output_tokens is None:
                 u.output_tokens = tokens.estimate(result.text, model)
             u.reported = False
@@ -918,6 +930,14 @@ def _adapter(p: ProviderConfig, make):
     return adapter
 
 
+def _check_cancel(opts: Options) -> None:
+    """The user interrupted a batch while this attempt was in flight: what it
+    saw (a timeout, a reset, even an answer) is no news about the provider,
+    so nothing is logged, no cooldown starts and no state is written."""
+    if opts.cancel is not None and opts.cancel.is_set():
+        raise KeyboardInterrupt
+
+
 def _first(value, default):
     """A per-provider setting when it is set (0 included), else the default."""
     return default if value is None else value
@@ -929,6 +949,7 @@ def run(
     """Serve one request: plan, then walk the candidates. Never raises for a
     provider failure (Outcome.error carries it); raises ConfigError for a
     configuration problem found before anything is sent."""
+    _check_cancel(opts)  # before plan(): round-robin moves a cursor in the state file
     outcome = Outcome(new_request_id())
     start = monotonic()
     pl = plan(cfg, paths, req, opts)
@@ -937,7 +958,7 @@ def run(
     if pl.error is not None:
         outcome.error = pl.error
         return outcome
-    walk = _Walk(cfg, paths, req, opts, on_text, outcome, start + opts.deadline)
+    walk = _Walk(cfg, paths, req, opts, on_text, outcome, start + opts.deadline, pl)
     walk.run(pl)
     return outcome
 
@@ -951,7 +972,7 @@ def dry_run(cfg: Config, paths: Paths, req: Request, opts: Options) -> int:
     import json
 
     pl = plan(cfg, paths, req, opts, dry=True)
-    toks = PromptTokens(req)
+    toks = pl.toks
     if pl.tokens is None and toks.bound > EXACT_FOR_COST_ABOVE // 4:
         pl.tokens = toks.exact(pl.candidates[0].model if pl.candidates else opts.model)
     shown = pl.candidates + pl.dropped

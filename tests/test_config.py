@@ -176,3 +176,37 @@ def test_config_show_redacts_headers_and_url_credentials(rfctl, write_config):
         assert run.code == 0, run.err
         assert "hunter2pass" not in run.out and "zzsecretkey123" not in run.out
         assert "127.0.0.1:8000" in run.out
+
+
+def test_what_counts_as_free(tmp_path):
+    cfg = load_text(
+        tmp_path,
+        """
+[providers.box]
+kind = "openai-compatible"
+base_url = "http://127.0.0.1:8080/v1"
+[providers.lan]
+kind = "openai-compatible"
+base_url = "http://192.168.1.20:8080/v1"
+[providers.gateway]
+kind = "openai-compatible"
+base_url = "https://openrouter.ai/api/v1"
+[providers.ollama]
+kind = "ollama"
+[providers.rented]
+kind = "vllm"
+base_url = "https://gpu.example.com/v1"
+free = false
+[providers.claude]
+kind = "anthropic"
+""",
+    )
+    free = {name: p.local for name, p in cfg.providers.items() if name != "stub"}
+    assert free == {
+        "box": True,
+        "lan": True,
+        "gateway": False,
+        "ollama": True,
+        "rented": False,
+        "claude": False,
+    }

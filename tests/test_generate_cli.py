@@ -164,3 +164,144 @@ def test_jsonl_batch_all_ok_exits_0(rfctl):
     run = rfctl("generate", "-p", "stub", "--jsonl", input='"a"\n"b"\n')
     assert run.code == 0, run.err
     assert len(run.out.splitlines()) == 2
+
+
+# ---------------------------------------------------------------- --jsonl: lines fail alone
+
+
+def test_jsonl_numbers_too_big_for_a_float_fail_alone(rfctl):
+    huge = "1" + "0" * 400  # valid JSON; float() overflows on it
+    lines = [
+        '"first"',
+        f'{{"prompt": "x", "max_tokens": {huge}}}',
+        '{"prompt": "x", "max_tokens": 1e400}',
+        f'{{"prompt": "x", "temperature": {huge}}}',
+        '{"prompt": "x", "max_tokens": 2.5}',
+        '{"prompt": "x", "max_tokens": true}',
+        '"last"',
+    ]
+    run = rfctl("generate", "-p", "stub", "--jsonl", "-j", "2", input="\n".join(lines) + "\n")
+    assert run.code == 1, run.err
+    assert "Traceback" not in run.err
+    out = [json.loads(line) for line in run.out.splitlines()]
+    assert [r["ok"] for r in out] == [True, False, False, False, False, False, True]
+    for rec in out[1:-1]:
+        assert rec["error"]["code"] == 65
+    assert "max_tokens must be a whole number" in out[1]["error"]["message"]
+    assert "temperature must be a finite number" in out[3]["error"]["message"]
+
+
+def test_jsonl_lone_surrogates_anywhere_fail_that_line_only(rfctl):
+    lines = [
+        '{"prompt": "\\ud800 x"}',
+        '{"prompt": "x", "id": "\\udc00"}',
+        '{"prompt": "x", "metadata": {"note": "\\ud800"}}',
+        '{"prompt": "x", "system": "\\ud800"}',
+        '{"prompt": "fine", "id": "ok", "metadata": {"note": "caf\\u00e9"}}',
+    ]
+    run = rfctl("generate", "-p", "stub", "--jsonl", input="\n".join(lines) + "\n")
+    assert run.code == 1, run.err
+    out = [json.loads(line) for line in run.out.splitlines()]
+    assert [r["ok"] for r in out] == [False, False, False, False, True]
+    assert "prompt" in out[0]["error"]["message"]
+    assert "not valid Unicode" in out[0]["error"]["message"]
+    assert out[1]["id"] == "2"  # an id that cannot be written back: the line number
+    assert "metadata" not in out[2]
+    assert out[4]["id"] == "ok" and out[4]["metadata"] == {"note": "café"}
+
+
+def test_jsonl_empty_names_and_deep_nesting_fail_alone(rfctl):
+    lines = [
+        '{"prompt": "x", "provider": ""}',
+        '{"prompt": "x", "model": "  "}',
+        '{"prompt": "x", "stop": ["ok", 5]}',
+        "[" * 100000,
+        '"fine"',
+    ]
+    run = rfctl("generate", "-p", "stub", "--jsonl", input="\n".join(lines) + "\n")
+    assert run.code == 1, run.err
+    assert "Traceback" not in run.err
+    out = [json.loads(line) for line in run.out.splitlines()]
+    assert [r["ok"] for r in out] == [False, False, False, False, True]
+    assert "provider must be a non-empty string" in out[0]["error"]["message"]
+    assert "stop must be a string or a list of strings" in out[2]["error"]["message"]
+
+
+def test_jsonl_answers_each_line_before_the_next_arrives():
+    """A program that writes one line and waits for its answer gets it:
+    results are not held back until more input (or EOF) arrives."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rfctl", "generate", "-p", "stub", "--jsonl", "-j", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    lines: list[str] = []
+    arrived = threading.Semaphore(0)
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            arrived.release()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        for i in range(3):
+            proc.stdin.write(json.dumps({"id": f"q{i}", "prompt": f"question {i}"}) + "\n")
+            proc.stdin.flush()
+            assert arrived.acquire(timeout=20), "no answer while the next line was unwritten"
+            assert json.loads(lines[i])["id"] == f"q{i}"
+        proc.stdin.close()
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+
+
+def test_jsonl_with_stdin_closed_is_bad_input(monkeypatch, capsys):
+    from rfctl import cli
+
+    monkeypatch.setattr(sys, "stdin", None)
+    assert cli.main(["generate", "-p", "stub", "--jsonl"]) == 65
+    assert "stdin is closed" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_a_jsonl_batch_exits_at_once_without_cooldowns(tmp_path, write_config):
+    """Two lines in flight against a server that never answers (6 s attempt
+    bound): Ctrl-C ends the batch at once, 130, and leaves no cooldown, since
+    the provider did nothing wrong."""
+    from faults import FaultServer, Silent
+
+    from rfctl import state
+
+    state_file = tmp_path / "state.json"
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text('"one"\n"two"\n"three"\n')
+    with batch.open() as stdin, FaultServer(default=Silent()) as srv:
+        write_config(f'[providers.slow]\nkind = "vllm"\nbase_url = "{srv.url}"\nmodel = "m"\n')
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rfctl", "generate", "-p", "slow", "--jsonl", "-j", "2"]
+            + ["--timeout", "6"],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "RFCTL_STATE": str(state_file)},
+        )
+        deadline = time.monotonic() + 20
+        while len(srv.chat()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(srv.chat()) == 2
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        took = time.monotonic() - t0
+    assert proc.returncode == 130, err
+    assert took < 1.5
+    assert "Traceback" not in err
+    assert out == ""
+    assert "slow" not in state.cooldowns(state_file)
+    assert len(srv.chat()) == 2  # the third line never started

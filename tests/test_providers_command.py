@@ -96,7 +96,7 @@ def test_every_kind_is_checked(every_kind, capsys):
     assert not [c for c in every_kind.calls if "api.openai.com" in c.request.url]
     assert ps["claude"]["key"] == "present" and ps["ollama"]["key"] == "not needed"
     assert ps["claude"]["models"] == ["claude-sonnet-4-5-20250929"]  # what the server lists
-    assert ps["ollama"]["models"] == ["llama3.2:3b"]  # /api/version lists none: configured
+    assert ps["ollama"]["models"] == ["llama3.2:3b", "qwen3-coder:30b"]  # from /api/tags
     assert ps["llama"]["base_url"] == "http://llama.test:8080/v1"
     assert ps["llama"]["priority"] == 7 and ps["llama"]["enabled"] is True
 

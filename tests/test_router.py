@@ -13,6 +13,7 @@ import pytest
 from router_helpers import (
     FakeTime,
     Script,
+    answer,
     compact,
     http,
     load_config,
@@ -558,3 +559,74 @@ def test_a_closed_output_pipe_is_not_a_reason_to_fall_back(env):
     with pytest.raises(BrokenPipeError):
         env.run(on_text=closed)
     assert s.providers() == ["a"]
+
+
+# ---------------------------------------------------------------- interrupts, shared work
+
+
+def test_an_attempt_in_flight_when_the_user_interrupts_leaves_no_trace(env):
+    """Ctrl-C during a batch: worker threads' attempts end without a log
+    record, a cooldown or a fallback (the timeout they see is our doing)."""
+    import threading
+
+    cancel = threading.Event()
+
+    def interrupted(req, timeouts, on_text):
+        cancel.set()  # the user pressed Ctrl-C while this attempt waited
+        raise ProviderError("timeout", "no response in time", transient=True)
+
+    s = env.script(a=[interrupted])
+    with pytest.raises(KeyboardInterrupt):
+        env.run(cancel=cancel)
+    assert s.providers() == ["a"]  # no retry, no fallback to b
+    assert state.cooldowns(env.paths.state) == {}
+    assert log_records(env.paths) == []
+
+
+def test_a_cancelled_batch_line_does_not_start(env):
+    import threading
+
+    cancel = threading.Event()
+    cancel.set()
+    s = env.script()
+    with pytest.raises(KeyboardInterrupt):
+        env.run(cancel=cancel, strategy="round-robin")
+    assert s.providers() == []
+    assert not env.paths.state.exists()  # not even the round-robin cursor moved
+
+
+def test_a_per_provider_zero_is_a_value_not_the_default(env):
+    from dataclasses import replace
+
+    a = env.cfg.providers["a"]
+    env.cfg.providers["a"] = replace(a, retries=0, stall_timeout=0.0, connect_timeout=0.0)
+    s = env.script(a=[http(503)])
+    out = env.run(retries=2)
+    assert out.provider.name == "b"
+    assert s.providers() == ["a", "b"]  # retries = 0 on a: no second attempt
+    t = s.calls[0].timeouts
+    assert t.stall == 0.0 and t.connect == 0.0
+
+
+def test_one_call_loads_the_registry_once_and_bounds_the_prompt_once(env, monkeypatch):
+    from rfctl import registry, tokens
+
+    loads, bounds = [], []
+    real_load, real_bound = registry.load, tokens.upper_bound
+    monkeypatch.setattr(registry, "load", lambda *a: loads.append(1) or real_load(*a))
+    monkeypatch.setattr(tokens, "upper_bound", lambda t: bounds.append(t) or real_bound(t))
+    env.script(a=[lambda req, t, on_text: answer("fine", "gpt-4o", reported=False)])
+    out = env.run()
+    assert out.ok and out.result.usage.input_tokens  # estimated: the provider said nothing
+    assert len(loads) == 1
+    assert bounds.count("hello") == 1  # the plan's PromptTokens, reused for the estimate
+
+
+def test_dry_run_bounds_the_prompt_once(env, monkeypatch, capsys):
+    from rfctl import tokens
+
+    bounds = []
+    real_bound = tokens.upper_bound
+    monkeypatch.setattr(tokens, "upper_bound", lambda t: bounds.append(t) or real_bound(t))
+    assert router.dry_run(env.cfg, env.paths, Request("hi", max_tokens=10), router.Options()) == 0
+    assert bounds.count("hi") == 1

@@ -419,3 +419,17 @@ def test_round_robin_rotates_across_separate_invocations(servers, world):
         assert world.generate().code == 0
     assert [r["provider"] for r in world.records()] == ["a", "b", "a", "b"]
     assert len(a.chat()) == 2 and len(b.chat()) == 2
+
+
+# ---------------------------------------------------------------- x-should-retry
+
+
+def test_a_503_that_asks_not_to_be_retried_is_not_retried_but_exits_75(servers, world):
+    """x-should-retry: false stops the retry (retry.py) without making the
+    503 permanent: the call still fails as temporary (75), not as 69."""
+    a = servers(default=Status(503, "busy", headers={"x-should-retry": "false"}))
+    world.configure(("a", a, "gpt-4o"))
+    run = world.generate()
+    assert run.code == 75, run.err
+    assert len(a.chat()) == 1
+    assert "a: http 503" in one_error_line(run)

@@ -171,19 +171,10 @@ def configured_models(p) -> list[str]:
 
 
 def safe_url(url: str) -> str:
-    """The URL without user:password@ — a credential must never be displayed."""
-    from urllib.parse import urlsplit, urlunsplit
+    """The URL without credentials — a credential must never be displayed."""
+    from rfctl.providers.http import display_url
 
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return display_url(url)
 
 
 def cooldowns(paths, verbose: int = 0) -> dict[str, float]:

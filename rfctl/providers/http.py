@@ -214,19 +214,6 @@ class HTTPAdapter:
             else:
                 resp.close()
 
-    def get_json(self, path: str, timeout: float):
-        """GET a small JSON document (health, model lists): (status, body)."""
-        t = Timeouts(connect=timeout, first_byte=timeout, stall=timeout, attempt=timeout)
-        clock = Clock(t)
-        resp = self.open("GET", path, clock, headers=self.headers())
-        raw = b"".join(self.iter_bytes(resp, clock))
-        if not raw.strip():
-            return resp.status_code, None
-        try:
-            return resp.status_code, json.loads(raw)
-        except ValueError:
-            return resp.status_code, raw.decode("utf-8", "replace")
-
     def post_json(self, path: str, payload: dict, clock: Clock):
         """POST and parse a whole JSON body (non-streamed generation)."""
         resp = self.open("POST", path, clock, payload)
@@ -282,15 +269,19 @@ def _drain(raw, sock, seconds: float, most: int = 65536) -> bool:
 
 
 def display_url(url: str) -> str:
-    """The URL without credentials, for messages and logs."""
+    """The URL without credentials (user:password@, or a key in the query), for
+    messages and listings."""
     from urllib.parse import urlsplit, urlunsplit
 
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return redact(url)
+    if parts.username is not None or parts.password is not None:
+        host = parts.hostname or ""
+        parts = parts._replace(netloc=f"{host}:{port}" if port else host)
+    return redact(urlunsplit(parts))
 
 
 def _socket_of(resp: requests.Response):

@@ -177,7 +177,24 @@ class OllamaAdapter(HTTPAdapter):
         version = body.get("version") if isinstance(body, dict) else None
         if not version:
             return Health(False, _ms(t0), "unexpected answer to GET /api/version")
-        return Health(True, _ms(t0), f"ollama {version}")
+        return Health(True, _ms(t0), f"ollama {version}", self._pulled(t0 + timeout))
+
+    def _pulled(self, end: float) -> list[str]:
+        """Model names from /api/tags, best effort within the health check's time
+        (one call: the per-model /api/show of list_models is too slow for probes)."""
+        left = end - time.monotonic()
+        if left <= 0.05:
+            return []
+        try:
+            tags = fetch_json(self, "GET", "/api/tags", short_clock(left))
+        except ProviderError:
+            return []
+        items = tags.get("models") if isinstance(tags, dict) else None
+        return [
+            str(m.get("name") or m.get("model"))
+            for m in items or []
+            if isinstance(m, dict) and (m.get("name") or m.get("model"))
+        ]
 
     def list_models(self, timeout: float) -> list[ModelInfo]:
         """/api/tags, the loaded window from /api/ps, the trained one from /api/show.
