@@ -128,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         return _exit_now(Exit.INTERRUPTED, newline=True)
     except BrokenPipeError:
         _quiet_broken_pipe()
-        return 0
+        return _exit_now(0)  # a --jsonl pool may still wait on servers
     except OSError as e:
         if e.errno == errno.EPIPE:
             _quiet_broken_pipe()
-            return 0
+            return _exit_now(0)
         # Typically stdout itself failing (a full disk, /dev/full).
         where = e.filename or "output"
         _error(f"cannot write {where}: {e.strerror or e}")

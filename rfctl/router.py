@@ -72,6 +72,8 @@ Every attempt, failed ones included, is one usage-log record (request_id
 shared, attempt numbered across the walk, the model actually used). A failed
 attempt is logged with cost 0 and no token counts: adapters do not yet carry
 usage seen before a failure (a stream cut after billed output undercounts).
+An attempt still in flight when the user interrupts a batch (Ctrl-C) is not
+logged and starts no cooldown: its timeout is the user's doing.
 """
 
 from __future__ import annotations
@@ -174,7 +176,6 @@ class Candidate:
     est_cost: float | None = None  # worst case, USD
     free: bool = False
     cooling: float = 0.0  # seconds of cooldown left
-    cool_reason: str = ""
     probe: bool = False  # one attempt only: everything is cooling
 
     @property
@@ -208,7 +209,6 @@ class Plan:
     tokens: int | None = None  # tiktoken estimate, when one was needed
     max_tokens: int | None = None
     error: RfctlError | None = None  # nothing can be tried
-    notes: list[str] = field(default_factory=list)
     spent_today: float | None = None
     # Shared with the walk: one registry load and one tokenization per call.
     reg: _Lazy | None = None
@@ -465,7 +465,7 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
         if cd is None:
             ready.append(c)
             continue
-        c.cooling, c.cool_reason = cd.left(), cd.reason
+        c.cooling = cd.left()
         drop(c, f"cooling down, {c.cooling:.1f} s left ({cd.reason})")
     if not ready:
         first = min(kept, key=lambda c: c.cooling)

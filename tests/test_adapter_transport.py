@@ -318,3 +318,31 @@ def test_error_status_body_is_read_and_classified():
     with LocalServer(script) as srv, pytest.raises(ProviderError) as e:
         make("llamacpp", srv.url).generate(Request("x" * 100, stream=True), Timeouts(attempt=5))
     assert (e.value.kind, e.value.status, e.value.transient) == ("context", 400, False)
+
+
+# ---------------------------------------------------------------- connection reuse
+
+
+def test_a_stream_whose_tail_never_comes_is_closed_not_pooled():
+    """After `data: [DONE]` the reader stops; the rest of the body (the
+    chunked terminator) is read for a moment so the connection can be reused.
+    A server that never sends it costs that moment, not a timeout, and its
+    connection is dropped: the next call goes out on a fresh one."""
+    body = stream_of("llamacpp", ["Hel", "lo"])
+
+    def script(conn, req, srv):
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        conn.sendall(f"{len(body):x}\r\n".encode() + body + b"\r\n")
+        srv.release.wait(10)  # no terminating chunk, connection held open
+
+    with LocalServer(script) as srv:
+        a = make("llamacpp", srv.url)
+        t = Timeouts(connect=1, first_byte=3, stall=3, attempt=3)
+        for _ in range(2):
+            t0 = time.monotonic()
+            assert a.generate(Request("hi", stream=True), t).text == "Hello"
+            assert time.monotonic() - t0 < 1.0  # drained for at most 0.25 s
+        assert len(srv.requests) == 2  # each on its own connection, both answered

@@ -72,8 +72,8 @@ class HTTPAdapter:
         self.provider = provider  # rfctl.config.ProviderConfig
         self.name = provider.name
         self.base_url = provider.base_url.rstrip("/")
-        self.where = display_url(self.base_url)
-        self.reused = False  # has this session had an answer (so may hold a pooled connection)?  # for messages: no user:password@
+        self.where = display_url(self.base_url)  # for messages: no user:password@
+        self.reused = False  # True once answered: a pooled connection may have gone stale
         self.api_key = provider.key()
         register_secret(self.api_key)
         for name, value in provider.headers.items():  # extra auth headers are secrets too
