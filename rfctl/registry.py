@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rfctl import __version__
+from rfctl.config import CAPABILITIES
 from rfctl.errors import ConfigError
 
 SHIPPED = Path(__file__).resolve().parent / "data" / "models.yaml"
 VENDORS = ("anthropic", "openai", "local")
-CAPABILITIES = ("chat", "code", "reasoning", "vision")  # same as rfctl.config.CAPABILITIES
+
 _CACHE_FORMAT = 1
 
 

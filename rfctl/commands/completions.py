@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rfctl.completion import SHELLS
+
 HELP = "print the shell completion script for bash, zsh or fish"
 
 DESCRIPTION = """\
@@ -19,8 +21,6 @@ configured providers and known models. To enable them:
 A pip install also puts them where bash-completion, zsh and fish look when the
 prefix is a standard one (share/bash-completion, share/zsh/site-functions,
 share/fish/vendor_completions.d)."""
-
-SHELLS = ("bash", "zsh", "fish")
 
 
 def add_parser(sub, parents):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rfctl.config import CAPABILITIES, STRATEGIES
+
 HELP = "send a prompt (arguments and/or stdin) and print the answer"
 
 DESCRIPTION = """\
@@ -41,12 +43,12 @@ def add_parser(sub, parents):
     )
     p.add_argument(
         "--strategy",
-        choices=("priority", "round-robin", "cost", "latency"),
+        choices=STRATEGIES,
         help="how to order candidate providers (default: from config)",
     )
     p.add_argument(
         "--capability",
-        choices=("chat", "code", "reasoning", "vision"),
+        choices=CAPABILITIES,
         help="only models with this capability",
     )
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="bound on one attempt")

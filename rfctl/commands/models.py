@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rfctl.config import CAPABILITIES
+
 HELP = "list models: registry (context, capabilities, prices) and live availability"
 
 DESCRIPTION = """\
@@ -15,8 +17,6 @@ the model (or serves it: llama-server answers any name), no when no
 configured provider can serve it now, unknown when that cannot be told.
 --names prints bare names from the registry without touching the network
 (for completions and scripts)."""
-
-CAPABILITIES = ("chat", "code", "reasoning", "vision")  # rfctl.config's; kept stdlib-only here
 
 
 def add_parser(sub, parents):
