@@ -135,6 +135,20 @@ def fetch_json(adapter, method: str, path: str, clock, payload: dict | None = No
         ) from None
 
 
+def ms_since(t0: float) -> float:
+    """Milliseconds since the time.monotonic() value t0."""
+    import time
+
+    return (time.monotonic() - t0) * 1000.0
+
+
+def time_left(end: float) -> float:
+    """Seconds until the time.monotonic() value `end`, never quite zero."""
+    import time
+
+    return max(0.001, end - time.monotonic())
+
+
 def short_clock(timeout: float):
     """A Clock for one small request (health, listing): every bound is `timeout`."""
     from rfctl.providers.http import Clock  # imports requests: not on the stub's path

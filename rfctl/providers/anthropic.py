@@ -21,6 +21,7 @@ from rfctl.providers import (
     fetch_json,
     in_stream_error,
     malformed,
+    ms_since,
     refused,
     short_clock,
 )
@@ -225,11 +226,11 @@ class AnthropicAdapter(HTTPAdapter):
         try:
             body = fetch_json(self, "GET", "/v1/models?limit=100", short_clock(timeout))
         except ProviderError as e:
-            return Health(False, _ms(t0), e.short())
+            return Health(False, ms_since(t0), e.short())
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            return Health(False, _ms(t0), "unexpected answer to GET /v1/models")
+            return Health(False, ms_since(t0), "unexpected answer to GET /v1/models")
         models = [m.id for m in _models(body)]
-        return Health(True, _ms(t0), f"{len(models)} models", models)
+        return Health(True, ms_since(t0), f"{len(models)} models", models)
 
     def list_models(self, timeout: float) -> list[ModelInfo]:
         """Every page of GET /v1/models (after_id = last_id while has_more)."""
@@ -310,7 +311,3 @@ def _refusal_message(details) -> str:
         if why:
             text += f": {why}"
     return text
-
-
-def _ms(t0: float) -> float:
-    return (time.monotonic() - t0) * 1000.0

@@ -17,7 +17,9 @@ from rfctl.providers import (
     fetch_json,
     in_stream_error,
     malformed,
+    ms_since,
     short_clock,
+    time_left,
 )
 from rfctl.providers.base import (
     Health,
@@ -173,11 +175,11 @@ class OllamaAdapter(HTTPAdapter):
         try:
             body = fetch_json(self, "GET", "/api/version", short_clock(timeout))
         except ProviderError as e:
-            return Health(False, _ms(t0), e.short())
+            return Health(False, ms_since(t0), e.short())
         version = body.get("version") if isinstance(body, dict) else None
         if not version:
-            return Health(False, _ms(t0), "unexpected answer to GET /api/version")
-        return Health(True, _ms(t0), f"ollama {version}", self._pulled(t0 + timeout))
+            return Health(False, ms_since(t0), "unexpected answer to GET /api/version")
+        return Health(True, ms_since(t0), f"ollama {version}", self._pulled(t0 + timeout))
 
     def _pulled(self, end: float) -> list[str]:
         """Model names from /api/tags, best effort within the health check's time
@@ -207,7 +209,7 @@ class OllamaAdapter(HTTPAdapter):
         items = tags.get("models") if isinstance(tags, dict) else None
         loaded: dict[str, int | None] = {}
         try:
-            ps = fetch_json(self, "GET", "/api/ps", short_clock(_left(end)))
+            ps = fetch_json(self, "GET", "/api/ps", short_clock(time_left(end)))
         except ProviderError:
             ps = None
         running = ps.get("models") if isinstance(ps, dict) else None
@@ -222,7 +224,7 @@ class OllamaAdapter(HTTPAdapter):
             details = item.get("details") if isinstance(item.get("details"), dict) else {}
             trained = as_int(details.get("context_length"))
             if trained is None and end - time.monotonic() > 0.01:
-                trained = self._trained_context(name, _left(end))
+                trained = self._trained_context(name, time_left(end))
             extra = {
                 k: details[k]
                 for k in ("family", "parameter_size", "quantization_level")
@@ -286,11 +288,3 @@ def _error(rec: dict) -> ProviderError:
     err = rec.get("error")
     message = err if isinstance(err, str) else str((err or {}).get("message", err))
     return in_stream_error(message, None)
-
-
-def _ms(t0: float) -> float:
-    return (time.monotonic() - t0) * 1000.0
-
-
-def _left(end: float) -> float:
-    return max(0.001, end - time.monotonic())

@@ -29,8 +29,10 @@ from rfctl.providers import (
     fetch_json,
     in_stream_error,
     malformed,
+    ms_since,
     refused,
     short_clock,
+    time_left,
 )
 from rfctl.providers.base import (
     Health,
@@ -286,15 +288,15 @@ class OpenAIAdapter(HTTPAdapter):
             body = fetch_json(self, "GET", path, short_clock(timeout))
         except ProviderError as e:
             if e.kind == "bad_response" and not self.traits.health_lists:
-                return Health(True, _ms(t0), "ok")  # any 2xx body means alive
-            return Health(False, _ms(t0), e.short())
+                return Health(True, ms_since(t0), "ok")  # any 2xx body means alive
+            return Health(False, ms_since(t0), e.short())
         if not self.traits.health_lists:
             status = body.get("status") if isinstance(body, dict) else None
-            return Health(True, _ms(t0), str(status or "ok"), self._served(t0 + timeout))
+            return Health(True, ms_since(t0), str(status or "ok"), self._served(t0 + timeout))
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            return Health(False, _ms(t0), "unexpected answer to GET /models")
+            return Health(False, ms_since(t0), "unexpected answer to GET /models")
         models = [m.id for m in _model_list(body)]
-        return Health(True, _ms(t0), f"{len(models)} models", models)
+        return Health(True, ms_since(t0), f"{len(models)} models", models)
 
     def _served(self, end: float) -> list[str]:
         """Best effort, for a health endpoint that lists nothing: what /models says,
@@ -318,11 +320,11 @@ class OpenAIAdapter(HTTPAdapter):
             except ProviderError as e:
                 if e.kind not in ("not_found", "http", "bad_response"):
                     raise
-        models = _model_list(fetch_json(self, "GET", "/models", short_clock(_left(end))))
+        models = _model_list(fetch_json(self, "GET", "/models", short_clock(time_left(end))))
         if self.kind == "llamacpp" and any(m.context is None for m in models):
             # Older builds list only n_ctx_train; the runtime window is in /props.
             try:
-                props = fetch_json(self, "GET", self.root + "/props", short_clock(_left(end)))
+                props = fetch_json(self, "GET", self.root + "/props", short_clock(time_left(end)))
             except ProviderError:
                 props = None
             settings = props.get("default_generation_settings") if isinstance(props, dict) else None
@@ -445,11 +447,3 @@ def _check_refusal(finish: str | None, text: str, refusal) -> None:
         )
     if isinstance(refusal, str) and refusal and not text:
         raise refused(f"the model refused: {refusal}", text)
-
-
-def _ms(t0: float) -> float:
-    return (time.monotonic() - t0) * 1000.0
-
-
-def _left(end: float) -> float:
-    return max(0.001, end - time.monotonic())
