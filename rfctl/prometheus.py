@@ -109,8 +109,8 @@ def histogram_samples(
 
 
 def write_atomic(path: str | Path, text: str, mode: int = 0o644) -> None:
-    """Replace PATH atomically (see rfctl.output.write_file_atomic). Mode 0644
+    """Replace PATH atomically (rfctl.atomic.write_file_atomic). Mode 0644
     by default: node_exporter usually runs as another user and must read it."""
-    from rfctl.output import write_file_atomic
+    from rfctl.atomic import write_file_atomic
 
     write_file_atomic(path, text, mode)

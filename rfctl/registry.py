@@ -259,19 +259,13 @@ def _read_cache(path: Path, key: dict) -> list[dict] | None:
 def _write_cache(path: Path, key: dict, entries: list[dict]) -> None:
     # A cache: any failure (read-only home, full disk) just means a slower next run.
     import contextlib
-    import tempfile
+
+    from rfctl.atomic import write_file_atomic
 
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".registry-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"key": key, "entries": entries}, f, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        body = json.dumps({"key": key, "entries": entries}, separators=(",", ":"))
+        write_file_atomic(path, body, durable=False)
 
 
 def _entry(d: dict) -> ModelEntry:

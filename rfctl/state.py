@@ -112,22 +112,10 @@ def _locked(path: Path):
 
 
 def _write(path: Path, data: dict) -> None:
-    # The temp name is unique per process and thread; we hold the lock anyway.
-    import threading
+    from rfctl.atomic import write_file_atomic
 
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, body)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    body = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    write_file_atomic(path, body, 0o600, durable=False)
 
 
 def update(path: Path, change, now: float | None = None) -> object:

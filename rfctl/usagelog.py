@@ -85,7 +85,7 @@ class UsageRecord:
 
 
 def _clean_error(text: str) -> str:
-    from rfctl.providers.base import redact  # already imported on the generate path
+    from rfctl.redact import redact
 
     text = " ".join(str(text).split())  # one line
     if len(text) > _MAX_ERROR:

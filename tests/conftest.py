@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
@@ -64,7 +65,8 @@ class Run:
 def run_rfctl(
     *args: str, input: str | None = None, env: dict | None = None, timeout: float = 60
 ) -> Run:
-    """Run the real command in a child process, as a shell pipe would."""
+    """Run the real command in a child process, as a shell pipe would: for
+    what needs a process boundary (signals, pipes, exit paths, start-up)."""
     proc = subprocess.run(
         [sys.executable, "-m", "rfctl", *args],
         input=input,
@@ -78,8 +80,55 @@ def run_rfctl(
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+class _Capture(io.TextIOWrapper):
+    """A text stream over bytes, as sys.stdout/stdin are: `.buffer` works and
+    it is not a terminal."""
+
+    def __init__(self, data: bytes | None = None):
+        # stdin is buffered like the real one (peek() tells gzip from text).
+        raw = io.BytesIO(data or b"")
+        super().__init__(raw if data is None else io.BufferedReader(raw), encoding="utf-8")
+
+    def value(self) -> str:
+        self.flush()
+        return self.buffer.getvalue().decode("utf-8", "replace")
+
+
+def run_in_process(
+    *args: str, input: str | None = None, env: dict | None = None, timeout: float = 60
+) -> Run:
+    """Run `rfctl ARGS` through cli.main in this process, with stdin, stdout
+    and stderr captured and `env` set for the call only. What a child process
+    would start afresh (one-time warnings) is reset first."""
+    from rfctl import cli, console
+
+    console.reset()
+    saved_env = dict(os.environ)
+    saved = sys.stdin, sys.stdout, sys.stderr
+    stdin = _Capture((input or "").encode("utf-8", "surrogateescape"))
+    out, err = _Capture(), _Capture()
+    os.environ.update(env or {})
+    sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+    try:
+        try:
+            code = cli.main(list(args))
+        except SystemExit as e:  # argparse: --help, usage errors
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Run(int(code or 0), out.value(), err.value())
+
+
 @pytest.fixture
 def rfctl():
+    """The CLI, in-process (fast); see rfctl_process for a real child process."""
+    return run_in_process
+
+
+@pytest.fixture
+def rfctl_process():
     return run_rfctl
 
 

@@ -65,7 +65,7 @@ def _init(paths, args) -> int:
     import tomli_w
 
     from rfctl.errors import ConfigError
-    from rfctl.output import write_file_atomic
+    from rfctl.atomic import write_file_atomic
 
     text = (
         "# rfctl configuration — see `man rfctl` and DESIGN.md.\n"
@@ -104,7 +104,7 @@ def _show(cfg, args) -> int:
 def effective(cfg) -> dict:
     from dataclasses import asdict
 
-    from rfctl.providers.http import display_url
+    from rfctl.redact import display_url
 
     providers = {}
     for p in cfg.providers.values():

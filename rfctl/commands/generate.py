@@ -284,7 +284,7 @@ def _answer(cfg, paths, req, opts, args) -> int:
 
 def _write_output(path: str, data: str) -> None:
     from rfctl.errors import Exit, RfctlError
-    from rfctl.output import write_file_atomic
+    from rfctl.atomic import write_file_atomic
 
     try:
         write_file_atomic(path, data)

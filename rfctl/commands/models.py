@@ -170,7 +170,8 @@ def _list_one(p, timeout: float) -> Listing:
 
 def _failed(exc: BaseException) -> Listing:
     from rfctl.errors import RfctlError
-    from rfctl.providers.base import ProviderError, redact
+    from rfctl.providers.base import ProviderError
+    from rfctl.redact import redact
 
     if isinstance(exc, TimeoutError):
         return Listing("down", detail=f"timeout: {exc}")

@@ -156,7 +156,7 @@ _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
 
 def scrub(text: str) -> str:
     """Text for display: known keys redacted, user:password@ taken out of URLs."""
-    from rfctl.providers.base import redact
+    from rfctl.redact import redact
 
     if not text:
         return text
@@ -172,7 +172,7 @@ def configured_models(p) -> list[str]:
 
 def safe_url(url: str) -> str:
     """The URL without credentials — a credential must never be displayed."""
-    from rfctl.providers.http import display_url
+    from rfctl.redact import display_url
 
     return display_url(url)
 
@@ -306,7 +306,7 @@ def failed_check(exc: BaseException, secs: float) -> Check:
     if isinstance(exc, RfctlError):
         return Check(False, None, exc.message, error_kind="config")
     # An adapter bug: say what broke in one line, never a traceback.
-    from rfctl.providers.base import redact
+    from rfctl.redact import redact
 
     return Check(
         False,

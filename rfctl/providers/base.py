@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rfctl.redact import redact
+
 # ---------------------------------------------------------------- request
 
 
@@ -138,31 +140,6 @@ class ProviderError(Exception):
         if self.provider_type:
             head += f" {self.provider_type}"
         return f"{head}: {self.message}" if self.message else head
-
-
-_SECRET_PATTERNS = [
-    re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),  # OpenAI / Anthropic style keys
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}"),
-    re.compile(r"(?i)((?:api[_-]?key|x-api-key|token)[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._\-]{8,}"),
-]
-_known_secrets: set[str] = set()
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a key so that redact() removes it wherever it turns up."""
-    if value and len(value) >= 4:
-        _known_secrets.add(value)
-
-
-def redact(text: str) -> str:
-    if not text:
-        return text
-    for secret in _known_secrets:
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-    for pat in _SECRET_PATTERNS:
-        text = pat.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
-    return text
 
 
 # Status codes on which the same provider may answer later (DESIGN.md Routing 3).

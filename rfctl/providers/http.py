@@ -28,9 +28,8 @@ from rfctl.providers.base import (
     Timeouts,
     classify_http,
     error_message,
-    redact,
-    register_secret,
 )
+from rfctl.redact import display_url, redact, register_secret
 
 USER_AGENT = f"rfctl/{__version__}"
 
@@ -266,22 +265,6 @@ def _drain(raw, sock, seconds: float, most: int = 65536) -> bool:
     except Exception:
         return False
     return False
-
-
-def display_url(url: str) -> str:
-    """The URL without credentials (user:password@, or a key in the query), for
-    messages and listings."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return redact(url)
-    if parts.username is not None or parts.password is not None:
-        host = parts.hostname or ""
-        parts = parts._replace(netloc=f"{host}:{port}" if port else host)
-    return redact(urlunsplit(parts))
 
 
 def _socket_of(resp: requests.Response):
