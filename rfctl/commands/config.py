@@ -64,8 +64,8 @@ def starter() -> dict:
 def _init(paths, args) -> int:
     import tomli_w
 
-    from rfctl.errors import ConfigError
     from rfctl.atomic import write_file_atomic
+    from rfctl.errors import ConfigError
 
     text = (
         "# rfctl configuration — see `man rfctl` and DESIGN.md.\n"

@@ -283,8 +283,8 @@ def _answer(cfg, paths, req, opts, args) -> int:
 
 
 def _write_output(path: str, data: str) -> None:
-    from rfctl.errors import Exit, RfctlError
     from rfctl.atomic import write_file_atomic
+    from rfctl.errors import Exit, RfctlError
 
     try:
         write_file_atomic(path, data)

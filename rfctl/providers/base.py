@@ -8,7 +8,6 @@ same way whatever the provider, hence one small taxonomy here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
