@@ -45,9 +45,9 @@ class RedisServer:
                 self.proc.wait()
 
 
-def start_redis(directory, password: str | None = None) -> RedisServer:
+def start_redis(directory, password: str | None = None, port: int | None = None) -> RedisServer:
     exe = require_tool("redis-server")
-    port = free_port()
+    port = port or free_port()
     args = [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
     args += ["--save", "", "--appendonly", "no", "--protected-mode", "no"]
     if password:

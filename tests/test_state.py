@@ -7,8 +7,11 @@ import json
 import multiprocessing
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rfctl import state
+from rfctl.state.base import MAX_COOLDOWN, after_failure, bucket_take
 
 
 @pytest.fixture
@@ -115,3 +118,44 @@ def test_peeking_does_not_move_the_cursor(path):
     assert state.peek_cursor(path) == 1
     assert state.peek_cursor(path) == 1
     assert state.next_cursor(path) == 1
+
+
+# ---------------------------------------------------------------- the pure rules
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rate=st.integers(1, 50),
+    steps=st.lists(st.tuples(st.floats(0, 2), st.floats(0.1, 80)), min_size=1, max_size=60),
+)
+def test_a_token_bucket_never_grants_more_than_its_rate_allows(rate, steps):
+    per = 1.0
+    tokens = stamp = None
+    now, grants = 0.0, []
+    for gap, amount in steps:
+        now += gap
+        tokens, wait = bucket_take(tokens, stamp, now, amount, rate, per)
+        stamp = now
+        if wait == 0:
+            grants.append((now, amount))
+        else:
+            # Asking again after the wait goes through (when nobody else took it).
+            assert bucket_take(tokens, stamp, now + wait + 1e-9, amount, rate, per)[1] == 0
+    # In any window: a full bucket plus the refill, plus at most one request's
+    # excess over the whole bucket (it leaves the bucket in debt).
+    excess = max(0.0, max(a for _, a in steps) - rate)
+    for i, (start, _) in enumerate(grants):
+        total = 0.0
+        for t, amount in grants[i:]:
+            total += amount
+            assert total <= rate + rate * (t - start) / per + excess + 1e-6
+
+
+@given(old=st.floats(0, 7200), new=st.floats(0, 7200), gap=st.floats(0, 7200))
+def test_a_failure_only_ever_extends_a_cooldown(old, new, gap):
+    first = after_failure(None, 1000.0, 1, old, "a")
+    second = after_failure(first, 1000.0 + gap, 2, new, "b")
+    assert second.until >= min(first.until, 1000.0 + MAX_COOLDOWN) - 1e-6
+    assert second.left(1000.0 + gap) == pytest.approx(
+        max(first.left(1000.0 + gap), min(new, MAX_COOLDOWN))
+    )

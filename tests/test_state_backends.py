@@ -10,12 +10,13 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from redis_helpers import redis_server, redis_url  # noqa: F401  (fixtures)
 
 from rfctl import state
 from rfctl.errors import BudgetError
 
 FORK = multiprocessing.get_context("fork")
+pytest_plugins = ["redis_helpers"]  # its fixtures: redis_server, redis_url, own_redis
+
 DAY = "2026-12-01"
 
 
@@ -166,6 +167,15 @@ def test_the_bucket_never_lets_more_through_than_its_rate(open_backend):
     for i, t in enumerate(grants):  # and no window of PER holds more than 2 x RATE
         assert sum(1 for u in grants[i:] if u < t + PER) <= 2 * RATE + 1
     assert len(grants) >= RATE + RATE * 1.6 / PER * 0.6  # and it does let them through
+
+
+def test_an_idle_bucket_fills_to_its_rate_and_no_further(backend):
+    assert [backend.acquire("p:rpm", 1, RATE, per=PER) for _ in range(RATE)] == [0.0] * RATE
+    assert backend.acquire("p:rpm", 1, RATE, per=PER) > 0
+    time.sleep(3 * PER)  # long enough to refill three times over
+    burst = [backend.acquire("p:rpm", 1, RATE, per=PER) for _ in range(2 * RATE)]
+    granted = burst.count(0.0)
+    assert RATE <= granted <= RATE + 1  # one may refill during the burst itself
 
 
 def test_a_request_bigger_than_the_bucket_waits_for_a_full_one(backend):

@@ -103,38 +103,44 @@ class RedisState(StateBackend):
         with self._lock:
             return time.monotonic() >= self._down_until
 
-    def _failed(self) -> None:
+    def _failed(self, e: Exception) -> None:
         from rfctl.console import warn_once
-        from rfctl.redact import display_url
 
         with self._lock:
             self._down_until = time.monotonic() + RETRY_AFTER
         warn_once(
-            f"router state: Redis at {display_url(self.cfg.url or '')} is unreachable or too slow; "
-            f"cooldowns, the round-robin cursor and rate pacing use the local file {self.fallback.path}"
+            f"router state: {self._problem(e)}; cooldowns, the round-robin cursor "
+            f"and rate pacing use the local file {self.fallback.path}"
         )
+
+    def _problem(self, e: Exception | None) -> str:
+        """What went wrong, never with the password (only the kind of failure)."""
+        from rfctl.redact import display_url
+
+        where = f"Redis at {display_url(self.cfg.url or '')}"
+        if isinstance(e, self._redis.AuthenticationError) or "NOAUTH" in str(e):
+            return f"{where} refused the password"
+        return f"{where} is unreachable or too slow"
 
     def _call(self, step, advice):
         """step() against Redis; on failure advice() from the local file."""
         if self._usable():
             try:
                 return step()
-            except (self._redis.RedisError, OSError):
-                self._failed()
+            except (self._redis.RedisError, OSError) as e:
+                self._failed(e)
         return advice()
 
     def _budget_call(self, step):
-        from rfctl.redact import display_url
-
+        """step() against Redis; a budget nobody can check refuses."""
+        problem = None
         if self._usable():
             try:
                 return step()
-            except (self._redis.RedisError, OSError):
-                self._failed()
-        raise BudgetError(
-            f"cannot check the budget: Redis at {display_url(self.cfg.url or '')} "
-            "is unreachable or too slow"
-        )
+            except (self._redis.RedisError, OSError) as e:
+                self._failed(e)
+                problem = e
+        raise BudgetError(f"cannot check the budget: {self._problem(problem)}")
 
     # ------------------------------------------------------------ cooldowns
 
