@@ -73,7 +73,7 @@ def test_redis_back_again_is_used_again(own_redis, paths, monkeypatch, tmp_path)
 
 @pytest.fixture
 def slow_redis(redis_url, redis_server):
-    proxy = DelayProxy(redis_server.port, delay=0.5)
+    proxy = DelayProxy(redis_server.port, delay=1.0)
     yield proxy
     proxy.close()
 
@@ -94,11 +94,11 @@ def test_a_slow_redis_costs_each_call_no_more_than_its_timeout(
     for call in calls:
         t = time.monotonic()
         call()
-        assert time.monotonic() - t < 0.3
+        assert time.monotonic() - t < 0.5
     t = time.monotonic()
     with pytest.raises(BudgetError):
         b.reserve(DAY, 0.01, 10.0, ttl=60)
-    assert time.monotonic() - t < 0.3
+    assert time.monotonic() - t < 0.5
     assert len(warnings(capsys.readouterr().err)) == 1
 
 

@@ -2,7 +2,7 @@
 
     [state]
     url = "redis://state.internal:6379/0"   # or rediss:// (TLS); absent: the local file
-    password_env = "RFCTL_REDIS_PASSWORD"   # the variable holding the password
+    password_env = "REDIS_PASSWORD"   # the variable holding the password
     prefix = "rfctl:"                       # every key starts with it
     timeout = 0.05                          # seconds, each Redis call
 
