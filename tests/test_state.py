@@ -1,4 +1,4 @@
-"""The router's state file (rfctl/state.py): cooldowns and the round-robin
+"""The router state file (rfctl/state/, the path-based functions): cooldowns and the round-robin
 cursor, shared safely by many processes."""
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ def _url(url: object, where: str) -> str:
         raise ConfigError(f"{where}: url must be a redis:// or rediss:// URL")
     try:
         parts = urlsplit(url)
-        port = parts.port
+        _ = parts.port  # a port out of range raises ValueError
     except ValueError:
         raise ConfigError(f"{where}: url {display_url(url)} is not a valid URL") from None
     register_secret(parts.password)  # a password in the URL is still a secret
@@ -100,5 +100,4 @@ def _url(url: object, where: str) -> str:
     db = parts.path.strip("/")
     if db and not db.isdigit():
         raise ConfigError(f"{where}: url {display_url(url)}: the database must be a number")
-    del port
     return url
