@@ -309,7 +309,7 @@ class Store:
 
     def list(self) -> list[Summary]:
         """Every conversation, most recently used first."""
-        out = []
+        found = []
         for id, st in self._files():
             try:
                 turns, skipped = self.read(id)
@@ -317,15 +317,14 @@ class Store:
                 continue  # removed meanwhile
             priced = [t.cost_usd for t in turns if t.role == "assistant" and t.cost_usd is not None]
             answers = [t for t in turns if t.role == "assistant"]
-            out.append(
-                Summary(
-                    id=id,
-                    last_used=_iso(st.st_mtime),
-                    turns=len(turns),
-                    model=answers[-1].model if answers else None,
-                    cost_usd=round(sum(priced), 10) if priced else None,
-                    skipped=skipped,
-                )
+            summary = Summary(
+                id=id,
+                last_used=_iso(st.st_mtime),
+                turns=len(turns),
+                model=answers[-1].model if answers else None,
+                cost_usd=round(sum(priced), 10) if priced else None,
+                skipped=skipped,
             )
-        out.sort(key=lambda s: (s.last_used, s.id), reverse=True)
-        return out
+            found.append(((st.st_mtime_ns, id), summary))
+        found.sort(key=lambda f: f[0], reverse=True)
+        return [summary for _, summary in found]
