@@ -252,9 +252,7 @@ def test_rfctl_conversations_show_prints_the_transcript(rfctl, default_store):
     assert lines[3].startswith("## assistant (") and "local/gemma3-270m" in lines[3]
     assert "$0.0021" in lines[3] and lines[4] == "Lima"
     assert rfctl("conversations", "show").out == r.out  # no ID: the most recent one
-    turns = [
-        json.loads(x) for x in rfctl("conversations", "show", "peru", "--json").out.splitlines()
-    ]
+    turns = json.loads(rfctl("conversations", "show", "peru", "--json").out)
     assert [t["role"] for t in turns] == ["user", "assistant"]
 
 

@@ -11,7 +11,7 @@ Conversations are kept by `generate -c/--continue`, `--conversation ID` and
 `--new-conversation [NAME]`, one JSON line per turn under
 $XDG_STATE_HOME/rfctl/conversations. list (the default): id, last use,
 turns, model and cost, most recent first. show [ID]: the transcript (of the
-most recent conversation without ID); --json prints the turns as JSON lines.
+most recent conversation without ID); --json prints the turns as JSON.
 rm ID: delete one. path: the directory."""
 
 ACTIONS = ("list", "show", "rm", "path")
@@ -100,9 +100,13 @@ def _show(s, cid, args) -> int:
     if skipped:
         console.warn(f"conversation {cid}: skipped {skipped} line(s) that are not valid turns")
     out = sys.stdout
-    if args.format in ("json",):
-        for t in turns:
-            out.write(t.to_json() + "\n")
+    if args.format == "json":  # the turns as stored, one array
+        import json
+
+        out.write(
+            json.dumps([json.loads(t.to_json()) for t in turns], indent=2, ensure_ascii=False)
+        )
+        out.write("\n")
         out.flush()
         return 0
     for i, t in enumerate(turns):
