@@ -41,9 +41,11 @@ def add_parser(sub, parents):
 
 
 def store(args=None):
-    from rfctl import conversations
+    """The Store generate uses: config.Paths.conversations once Paths has it,
+    else $XDG_STATE_HOME/rfctl/conversations."""
+    from rfctl import config, conversations
 
-    return conversations.Store(getattr(args, "conversations_dir", None))
+    return conversations.Store(getattr(config.resolve_paths(args), "conversations", None))
 
 
 def run(args) -> int:

@@ -43,10 +43,11 @@ def add_parser(sub, parents):
 def run(args) -> int:
     import sys
 
-    from rfctl import templates
+    from rfctl import config, templates
     from rfctl.errors import UsageError
 
-    directory = templates.default_dir()
+    # config.Paths.templates once Paths has it, else $XDG_CONFIG_HOME/rfctl/templates.
+    directory = getattr(config.resolve_paths(args), "templates", None) or templates.default_dir()
     if args.action == "path":
         print(directory)
         return 0
