@@ -21,6 +21,7 @@ cost(usage, price) turns token counts into dollars:
     5-minute writes  = cache_write_tokens - 1-hour writes   at cache_write_5m (else input)
     1-hour writes    = cache_write_1h_tokens                at cache_write_1h (else 5m)
     output           = output_tokens (reasoning included)   at output
+    plus a per-request fee where the provider charges one
 
 at the rates of the highest tier whose threshold the request's total input
 tokens exceed (a tier prices every token of the request, as the providers
@@ -39,7 +40,7 @@ from pathlib import Path
 
 PER = 1_000_000  # prices are USD per million tokens
 PACKAGE = "genai_prices"
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Price:
     cache_write_5m: float | None = None
     cache_write_1h: float | None = None
     tiers: tuple[Tier, ...] = ()
+    per_request: float | None = None  # USD per request on top of the tokens (Perplexity)
     source: str = "rfctl"  # "genai-prices X.Y.Z" | "user" | "rfctl"
     as_of: str | None = None  # ISO date this price took effect, when the source says
     until: str | None = None  # ISO date of the next scheduled change, if any
@@ -108,7 +110,7 @@ def cost(usage, price: Price) -> float:
         + (writes - w1h) * w5_rate
         + w1h * w1h_rate
         + (get("output_tokens") or 0) * r.output
-    ) / PER
+    ) / PER + (price.per_request or 0.0)
 
 
 def estimate(input_tokens: int, max_output_tokens: int, price: Price) -> float:
@@ -116,7 +118,7 @@ def estimate(input_tokens: int, max_output_tokens: int, price: Price) -> float:
     every input token uncached and all of max_output_tokens spent."""
     n = max(input_tokens, 0)
     r = price.rates_at(n)
-    return (n * r.input + max(max_output_tokens, 0) * r.output) / PER
+    return (n * r.input + max(max_output_tokens, 0) * r.output) / PER + (price.per_request or 0.0)
 
 
 # ---------------------------------------------------------------- matching
@@ -324,7 +326,7 @@ class PriceTable:
         if rates is None:
             return None
         later = [p[0] for p in periods if p[0] is not None and p[0] > day]
-        inp, out, read, w5, w1h, tiers = rates
+        inp, out, read, w5, w1h, tiers, fee = rates
         return Price(
             input=inp,
             output=out,
@@ -332,6 +334,7 @@ class PriceTable:
             cache_write_5m=w5,
             cache_write_1h=w1h,
             tiers=tuple(Tier(*t) for t in tiers),
+            per_request=fee,
             source=self.source or "",
             as_of=start,
             until=min(later) if later else None,

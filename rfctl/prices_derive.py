@@ -18,8 +18,8 @@ once and a provider's line only when a model of that provider is priced):
 A period is [start date or null, [start, end] UTC times of day or null,
 rates or null], tried last to first like genai-prices' ConditionalPrice
 list; rates are [input, output, cache read, 5-minute cache write, 1-hour
-cache write, tiers] in USD per million tokens, null where the database has
-no separate price, and tiers [[above, input, output, read, write 5m, write
+cache write, tiers, per request] in USD per million tokens (the request fee
+in USD), null where the database has no separate price, and tiers [[above, input, output, read, write 5m, write
 1h], ...] apply when a request's total input tokens exceed `above`. Rates
 null: the model is priced by something other than tokens (audio hours,
 pages), so rfctl cannot price it.
@@ -110,7 +110,7 @@ def _utc_time(t: time) -> str:
 def _rates(mp, types) -> list | None:
     values = {k: v for k, v in vars(mp).items() if not k.startswith("_") and v is not None}
     if not values:
-        return [0.0, 0.0, None, None, None, []]  # no price at all: free (":free" models)
+        return [0.0, 0.0, None, None, None, [], None]  # no price at all: free (":free" models)
     if "input_mtok" not in values:
         return None  # audio hours, pages, requests: not priced per token
     raw = [values.get(k) for k in _KEYS]
@@ -137,7 +137,10 @@ def _rates(mp, types) -> list | None:
             else:
                 row.append(b)
         tiers.append(row)
-    return [*base, tiers]
+    fee = values.get("requests_kcount")  # USD per thousand requests (Perplexity)
+    if isinstance(fee, types.TieredPrices):
+        fee = fee.base
+    return [*base, tiers, None if fee is None else float(fee) / 1000]
 
 
 def _num(v) -> float | None:
