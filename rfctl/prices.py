@@ -82,6 +82,23 @@ class Price:
         return chosen
 
 
+def from_registry(prices, source: str = "rfctl") -> Price | None:
+    """A Price from rfctl's own registry prices (rfctl.registry.Prices or
+    anything with its fields: input, output, cached_input, cache_write
+    (5-minute), as_of), labelled "rfctl" (shipped) or "user" (the user's
+    models.yaml). The registry has no 1-hour or tiered prices."""
+    if prices is None:
+        return None
+    return Price(
+        input=prices.input,
+        output=prices.output,
+        cache_read=getattr(prices, "cached_input", None),
+        cache_write_5m=getattr(prices, "cache_write", None),
+        source=source,
+        as_of=getattr(prices, "as_of", None),
+    )
+
+
 def cost(usage, price: Price) -> float:
     """The cost in USD of one request's tokens. `usage` is a mapping or an
     object with input_tokens (the total, cache included), output_tokens,
@@ -159,6 +176,56 @@ def _matcher(clause):
     if kind == "equals":
         return lambda s: s == v
     raise ValueError(f"unknown match clause {kind!r}")
+
+
+def _exact_names(clause) -> list[str] | None:
+    """The names a clause of `equals` (alone or or-ed) accepts; None for any other clause."""
+    if not clause:
+        return None
+    ((kind, value),) = clause.items()
+    if kind == "equals":
+        return [value.lower()]
+    if kind == "or":
+        names = []
+        for c in value:
+            part = _exact_names(c)
+            if part is None:
+                return None
+            names += part
+        return names
+    return None
+
+
+class _Models:
+    """One provider's models, matched first to last as genai-prices does.
+    Most clauses are exact names (1264 of OpenRouter's 1548 leaves), so
+    those go in a dict and only the others are tried one by one, each built
+    into a predicate on first use."""
+
+    def __init__(self, raw: list):
+        self.raw = raw
+        self._exact: dict[str, int] = {}
+        self._other: list[int] = []
+        self._predicates: dict[int, object] = {}
+        for n, m in enumerate(raw):
+            names = _exact_names(m[1])
+            if names is None:
+                self._other.append(n)
+            else:
+                for name in names:
+                    self._exact.setdefault(name, n)
+
+    def match(self, ref: str):
+        first = self._exact.get(ref, len(self.raw))
+        for n in self._other:
+            if n > first:
+                break
+            pred = self._predicates.get(n)
+            if pred is None:
+                pred = self._predicates[n] = _matcher(self.raw[n][1])
+            if pred(ref):
+                return self.raw[n]
+        return self.raw[first] if first < len(self.raw) else None
 
 
 _LOOPBACK = re.compile(r"^(?:localhost|127(?:\.\d+){3}|\[?::1\]?|0\.0\.0\.0)$")
@@ -247,23 +314,23 @@ class PriceTable:
     def models(self, provider_id: str) -> list[str]:
         """The database's model ids for one provider."""
         i = self._by_id.get(provider_id)
-        return [] if i is None else [m[0] for m in self._provider_models(i)]
+        return [] if i is None else [m[0] for m in self._provider_models(i).raw]
 
-    def _provider_models(self, i: int) -> list:
+    def _provider_models(self, i: int) -> _Models:
         models = self._models.get(i)
         if models is None:
             try:
                 raw = json.loads(self._lines[i])
             except (IndexError, ValueError):  # a damaged cache: this provider is unknown
                 raw = []
-            models = [(m[0], _matcher(m[1]), m[2], m[3]) for m in raw]
+            models = _Models(raw)
             self._models[i] = models
         return models
 
     def _match(self, i: int, ref: str, fallback: bool):
-        for m in self._provider_models(i):
-            if m[1](ref):
-                return m, i
+        m = self._provider_models(i).match(ref)
+        if m is not None:
+            return m, i
         if fallback:
             for fid in self._providers[i].get("fb") or ():
                 j = self._by_id.get(fid)

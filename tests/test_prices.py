@@ -413,6 +413,25 @@ def test_per_request_fee(table):
     assert sonar.per_request is not None and sonar.per_request > 0
 
 
+def test_registry_prices_convert_with_their_source():
+    from rfctl.registry import Prices
+
+    shipped = Prices(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75, as_of="2026-07-24")
+    p = prices.from_registry(shipped, "user")
+    assert p == Price(
+        input=3.0,
+        output=15.0,
+        cache_read=0.3,
+        cache_write_5m=3.75,
+        source="user",
+        as_of="2026-07-24",
+    )
+    assert prices.from_registry(None) is None
+    # The registry knows no 1-hour rate: 1-hour writes are billed at the 5-minute one.
+    usage = {"input_tokens": 1_000, "cache_write_tokens": 1_000, "cache_write_1h_tokens": 1_000}
+    assert cost(usage, p) == pytest.approx(1_000 * 3.75 / 1e6)
+
+
 def test_estimate_takes_the_tier_of_the_input():
     p = Price(input=3.0, output=15.0, tiers=(Tier(above=200_000, input=6.0, output=22.5),))
     assert estimate(1_000, 1_000, p) == pytest.approx((1_000 * 3 + 1_000 * 15) / 1e6)
