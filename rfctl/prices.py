@@ -366,12 +366,15 @@ class PriceTable:
             i = self._provider_for_model(ref)
         hit = self._find(i, ref) if i is not None else None
         if hit is None and "/" in ref:
-            # A gateway spelling on the vendor (openai/gpt-4o): the last part.
-            if i is None:
-                pid = self.provider_id(ref.split("/", 1)[0])
-                i = self._by_id[pid] if pid else None
-            if i is not None:
-                hit = self._find(i, ref.rsplit("/", 1)[1])
+            # A gateway's spelling (openai/gpt-4o, google/gemini-2.5-pro): the
+            # rest of the name, when the prefix names a provider; other
+            # prefixes (meta-llama/, accounts/) are part of the model's name.
+            prefix, rest = ref.split("/", 1)
+            named = self.provider_id(prefix)
+            if named is not None:
+                if i is None:
+                    i = self._by_id[named]
+                hit = self._find(i, rest)
         if hit is None:
             return None
         (model_id, _, context, periods), _served_by = hit

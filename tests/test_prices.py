@@ -196,6 +196,7 @@ def test_loading_the_cached_table_is_fast(cache_dir):
         ("openai", "gpt-5.2-20251211", "gpt-5.2"),  # compact date, LiteLLM spelling
         ("openai", "openai/gpt-4o", "gpt-4o"),  # gateway prefix on the vendor
         (None, "openai/gpt-4o", "gpt-4o"),  # the prefix names the provider
+        (None, "google/gemini-2.5-pro", "gemini-2.5-pro"),
         (None, "claude-haiku-4-5", "claude-haiku-4-5"),  # provider guessed from the name
         ("openrouter", "anthropic/claude-sonnet-4.5", "anthropic/claude-sonnet-4.5"),
         ("together-ai", "meta-llama/Llama-3.3-70B-Instruct-Turbo", None),
@@ -217,6 +218,7 @@ def test_lookup_by_model_name(table, provider, model, model_id):
         ("openai", "whisper-1"),  # billed per audio hour, not per token
         ("openai", ""),
         (None, "mystery-model"),
+        ("openai", "some-org/gpt-4o"),  # a prefix that names no provider stays in the name
     ],
 )
 def test_lookup_misses(table, provider, model):
