@@ -39,6 +39,7 @@ _KEYED_HOSTS = {"api.anthropic.com", "api.openai.com"}
 
 STRATEGIES = ("priority", "round-robin", "cost", "latency")
 CAPABILITIES = ("chat", "code", "reasoning", "vision")
+SHELLS = ("bash", "zsh", "fish")  # the ones `rfctl completions` writes scripts for
 
 
 @dataclass

@@ -205,10 +205,10 @@ def provider_toml(name: str, kind: str, base_url: str, **extra) -> str:
 
 def run_command(name: str, argv: list[str]) -> int:
     """`rfctl NAME ARGV...` in this process, parsed by the command's own parser."""
-    from rfctl.cli import _common_options
+    from rfctl.commands.parser import common_options
 
     module = importlib.import_module(f"rfctl.commands.{name}")
-    common = _common_options()
+    common = common_options()
     parser = argparse.ArgumentParser(prog="rfctl", parents=[common])
     sub = parser.add_subparsers(dest="command")
     module.add_parser(sub, [common])
