@@ -386,11 +386,11 @@ def test_textfile_is_never_half_written(write_config, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".prom")] == ["rfctl.prom"]
 
 
-def test_textfile_is_old_or_whole_whenever_the_probe_is_killed(write_config, tmp_path):
+def test_textfile_is_old_or_whole_whenever_the_probe_is_killed(rfctl, write_config, tmp_path):
     prom = tmp_path / "rfctl.prom"
     write_config(provider_toml("gone", "ollama", refused()))
+    rfctl("probe", "--textfile", str(prom))  # a complete file to compare with
     argv = [sys.executable, "-m", "rfctl", "probe", "--textfile", str(prom)]
-    subprocess.run(argv, cwd=REPO, capture_output=True, check=False)
     complete = prom.read_text()
     assert complete.endswith("\n") and "rfctl_probe_timestamp_seconds" in complete
     rng = random.Random(5)

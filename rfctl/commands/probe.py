@@ -147,7 +147,7 @@ def _run(args) -> int:
     ]
     total = time.monotonic() - t0
 
-    _update_cooldowns(paths, cfg, outcomes, getattr(args, "verbose", 0))
+    _update_cooldowns(paths, cfg, outcomes)
     up = sum(o.up for o in outcomes)
     code = OK if up == len(outcomes) else CRITICAL if up == 0 else WARNING
     if args.textfile:
@@ -183,7 +183,7 @@ def _run(args) -> int:
 _COOLDOWN_KINDS = ("connect", "timeout")
 
 
-def _update_cooldowns(paths, cfg, outcomes: list, verbose: int) -> None:
+def _update_cooldowns(paths, cfg, outcomes: list) -> None:
     from rfctl import state
 
     for o in outcomes:
