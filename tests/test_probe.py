@@ -463,11 +463,9 @@ def test_a_key_never_appears_in_any_output(rfctl, write_config, tmp_path):
     assert json.loads(runs[4].out)[0]["key"] == "present"
 
 
-def test_shallow_ollama_probe_checks_the_model_with_one_listing_call(write_config, capsys):
+def test_shallow_ollama_probe_checks_the_model_with_one_listing_call(rfctl, write_config):
     """Model names come from /api/tags alone: no /api/show per pulled model."""
     import responses
-
-    from rfctl.cli import main
 
     write_config(
         '[providers.o]\nkind = "ollama"\nbase_url = "http://ollama.test:11434"\n'
@@ -480,6 +478,6 @@ def test_shallow_ollama_probe_checks_the_model_with_one_listing_call(write_confi
     with responses.RequestsMock() as rsps:
         rsps.get("http://ollama.test:11434/api/version", json={"version": "0.33.0"})
         rsps.get("http://ollama.test:11434/api/tags", json=tags)
-        code = main(["probe", "--timeout", "5"])
+        run = rfctl("probe", "--timeout", "5")
         assert not [c for c in rsps.calls if c.request.url.endswith("/api/show")]
-    assert code == 0, capsys.readouterr()
+    assert run.code == 0, run
