@@ -1,5 +1,5 @@
 # bash completion for rfctl
-# Generated from rfctl's argument parser by `python -m rfctl.completion --write`; do not edit.
+# Generated from rfctl's argument parser by `python -m rfctl.commands.completions --write`; do not edit.
 #
 # Enable it with `source <(rfctl completions bash)` in ~/.bashrc, or install this
 # file as rfctl.bash in a bash-completion directory. Needs bash >= 4.3; does not

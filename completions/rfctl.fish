@@ -1,5 +1,5 @@
 # fish completion for rfctl
-# Generated from rfctl's argument parser by `python -m rfctl.completion --write`; do not edit.
+# Generated from rfctl's argument parser by `python -m rfctl.commands.completions --write`; do not edit.
 #
 # Enable it by putting this file, named rfctl.fish, in ~/.config/fish/completions/,
 # or with `rfctl completions fish | source`.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,6 +38,7 @@ _KEYED_HOSTS = {"api.anthropic.com", "api.openai.com"}
 
 STRATEGIES = ("priority", "round-robin", "cost", "latency")
 CAPABILITIES = ("chat", "code", "reasoning", "vision")
+SHELLS = ("bash", "zsh", "fish")  # the ones `rfctl completions` writes scripts for
 
 
 @dataclass
@@ -437,20 +437,14 @@ def _finish(cfg: Config, providers: list[ProviderConfig]) -> Config:
     return cfg
 
 
-_warned: set[Path] = set()
-
-
 def _warn_if_key_exposed(path: Path) -> None:
-    if path in _warned:
-        return
-    _warned.add(path)
     try:
         mode = path.stat().st_mode
     except OSError:
         return
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        print(
-            f"rfctl: warning: {path} holds an API key and is readable by others; "
-            f"chmod 600 it or use api_key_env",
-            file=sys.stderr,
+        from rfctl import console
+
+        console.warn_once(
+            f"{path} holds an API key and is readable by others; chmod 600 it or use api_key_env"
         )

@@ -1,4 +1,5 @@
-"""Exit codes (DESIGN.md) and the exceptions that carry them to the CLI.
+"""Exit codes (sysexits.h style; docs/commands.md lists them) and the exceptions
+that carry them to the CLI.
 
 Anything raised as an RfctlError ends the process with one line
 `rfctl: error: MESSAGE` on stderr and its exit code; nothing else should reach

@@ -1,12 +1,14 @@
-"""Drive real bash, zsh and fish completion on rfctl's scripts, non-interactively.
+"""Walk rfctl's parser, and drive real bash, zsh and fish completion on rfctl's
+scripts, non-interactively.
 
-Each helper takes the command line up to the cursor and returns the words the
-shell would offer. The scripts call `rfctl` for provider and model names, so the
+Each shell helper takes the command line up to the cursor and returns the words
+the shell would offer. The scripts call `rfctl` for provider and model names, so the
 tests put a wrapper running this checkout's `python -m rfctl` first on PATH.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import subprocess
@@ -15,11 +17,27 @@ from pathlib import Path
 
 from conftest import REPO, require_tool
 
+from rfctl.commands.parser import build_parser
+
 SCRIPTS = {
     "bash": REPO / "completions" / "rfctl.bash",
     "zsh": REPO / "completions" / "_rfctl",
     "fish": REPO / "completions" / "rfctl.fish",
 }
+
+
+def parsers(parser=None, path=()):
+    """(command path, parser) for rfctl and every command below it."""
+    parser = parser or build_parser()
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from parsers(sub, (*path, name))
+
+
+def visible_options(parser) -> set[str]:
+    return {s for a in parser._actions if a.help != argparse.SUPPRESS for s in a.option_strings}
 
 
 def put_rfctl_on_path(bin_dir: Path) -> str:

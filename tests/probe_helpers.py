@@ -1,7 +1,7 @@
 """Local stand-ins for LLM servers, for the providers/models/probe tests.
 
 - FakeServer: a real HTTP server on 127.0.0.1 answering canned routes (bodies
-  from PROTOCOLS.md and /work/shared/captures), recording what it was asked.
+  as the real servers send them), recording what it was asked.
 - silent_server(): a socket that accepts connections and never answers (the
   timeout case).
 - run_command(): one subcommand in-process, parsed by its own add_parser, so
@@ -110,7 +110,7 @@ def silent_server():
 
 # ---------------------------------------------------------------- canned servers
 
-LLAMA_MODELS = {  # captures/llama-server/get_v1_models.txt
+LLAMA_MODELS = {  # llama-server GET /v1/models, as a real one answers
     "models": [
         {
             "name": "gemma-3-270m-q4_k_m.gguf",
@@ -142,7 +142,7 @@ LLAMA_MODELS = {  # captures/llama-server/get_v1_models.txt
         }
     ],
 }
-LLAMA_CHAT = {  # PROTOCOLS.md 7.5
+LLAMA_CHAT = {  # llama-server POST /v1/chat/completions, max_tokens 1
     "choices": [
         {
             "finish_reason": "length",
@@ -169,7 +169,7 @@ def llama_routes() -> dict:
     }
 
 
-VLLM_MODELS = {  # PROTOCOLS.md 4.2
+VLLM_MODELS = {  # vLLM GET /v1/models (max_model_len, owned_by vllm)
     "object": "list",
     "data": [
         {
@@ -205,12 +205,63 @@ def provider_toml(name: str, kind: str, base_url: str, **extra) -> str:
 
 def run_command(name: str, argv: list[str]) -> int:
     """`rfctl NAME ARGV...` in this process, parsed by the command's own parser."""
-    from rfctl.cli import _common_options
+    from rfctl.commands.parser import common_options
 
     module = importlib.import_module(f"rfctl.commands.{name}")
-    common = _common_options()
+    common = common_options()
     parser = argparse.ArgumentParser(prog="rfctl", parents=[common])
     sub = parser.add_subparsers(dest="command")
     module.add_parser(sub, [common])
     args = parser.parse_args([name, *argv])
     return int(args.run(args) or 0)
+
+
+# ---------------------------------------------------------------- one provider of every kind
+
+OLLAMA_TAGS = {  # Ollama GET /api/tags
+    "models": [
+        {
+            "name": "llama3.2:3b",
+            "model": "llama3.2:3b",
+            "modified_at": "2026-11-01T10:00:00Z",
+            "size": 2019393189,
+            "digest": "a80c4f17acd5",
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "llama",
+                "families": ["llama"],
+                "parameter_size": "3.2B",
+                "quantization_level": "Q4_K_M",
+            },
+        },
+        {
+            "name": "qwen3-coder:30b",
+            "model": "qwen3-coder:30b",
+            "modified_at": "2026-11-02T10:00:00Z",
+            "size": 18556688641,
+            "digest": "06c1097efce0",
+            "details": {
+                "parent_model": "",
+                "format": "gguf",
+                "family": "qwen3moe",
+                "families": ["qwen3moe"],
+                "parameter_size": "30.5B",
+                "quantization_level": "Q4_K_M",
+            },
+        },
+    ],
+}
+
+# Provider names, kinds and URLs the mocked servers of the tests answer on.
+EVERY_KIND = (
+    provider_toml("claude", "anthropic", "https://api.anthropic.com", model="claude-sonnet-4-5")
+    + provider_toml("openai", "openai", "https://api.openai.com/v1", model="gpt-4o-mini")
+    + provider_toml("ollama", "ollama", "http://ollama.test:11434", model="llama3.2:3b")
+    + provider_toml("vllm", "vllm", "http://vllm.test:8000/v1")
+    + provider_toml("lmstudio", "lmstudio", "http://lmstudio.test:1234/v1")
+    + provider_toml("localai", "localai", "http://localai.test:8080/v1")
+    + provider_toml("llama", "llamacpp", "http://llama.test:8080/v1", model="gemma3-270m")
+    + provider_toml("compat", "openai-compatible", "http://compat.test:9000/v1")
+    + provider_toml("offline", "stub", "stub://")
+)

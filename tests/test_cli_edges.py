@@ -13,7 +13,9 @@ from conftest import REPO
 
 
 def sh(cmd: str) -> subprocess.CompletedProcess:
-    """Run a shell line with `rfctl` meaning this checkout's rfctl."""
+    """Run a shell line with `rfctl` meaning this checkout's rfctl: for what
+    happens at the process boundary (closed or full stdout, closed stdin, argv
+    bytes, a pipe), which only a real child process shows."""
     return subprocess.run(
         ["bash", "-c", cmd.replace("rfctl ", f"{sys.executable} -m rfctl ")],
         capture_output=True,
@@ -171,15 +173,38 @@ def test_every_kind_of_bad_jsonl_line_fails_alone(rfctl):
     assert [r["id"] for r in out] == [str(i) for i in range(1, len(lines) + 1)]
 
 
-def test_jsonl_line_that_is_not_utf8_fails_alone():
-    run = subprocess.run(
-        [sys.executable, "-m", "rfctl", "generate", "-p", "stub", "--jsonl"],
-        input=b'"ok"\n"\xff\xfe"\n',
-        capture_output=True,
-        cwd=REPO,
-        timeout=60,
-    )
-    assert run.returncode == 1
-    out = [json.loads(line) for line in run.stdout.decode().splitlines()]
+def test_jsonl_line_that_is_not_utf8_fails_alone(rfctl):
+    # The bytes 0xff 0xfe on stdin (the runner encodes input with surrogateescape).
+    run = rfctl("generate", "-p", "stub", "--jsonl", input='"ok"\n"\udcff\udcfe"\n')
+    assert run.code == 1
+    out = [json.loads(line) for line in run.out.splitlines()]
     assert [r["ok"] for r in out] == [True, False]
     assert out[1]["error"]["code"] == 65
+
+
+# ---------------------------------------------------------------- start-up imports
+
+
+def modules_after(argv: list[str], watch: tuple[str, ...]) -> list[str]:
+    """Which of `watch` a fresh process has imported after `rfctl ARGV`."""
+    code = (
+        "import sys\nfrom rfctl.cli import main\n"
+        f"main({argv!r})\n"
+        f"print(sorted(m for m in {watch!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    return json.loads(proc.stderr.strip().splitlines()[-1].replace("'", '"'))
+
+
+def test_version_builds_no_parser_and_imports_nothing_heavy():
+    watch = ("requests", "argparse", "rfctl.commands", "rfctl.config", "rich", "yaml")
+    assert modules_after(["--version"], watch) == []
+
+
+def test_only_the_completions_command_imports_the_generator():
+    watch = ("rfctl.docs", "rich", "yaml", "tiktoken")
+    assert modules_after(["generate", "-p", "stub", "hi"], watch) == []
+    assert modules_after(["providers", "--no-check"], watch) == []
+    assert modules_after(["completions", "bash"], ("rfctl.docs",)) == ["rfctl.docs"]

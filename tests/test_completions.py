@@ -3,7 +3,6 @@ real bash, zsh and fish complete rfctl's commands, options and values with them.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import shutil
@@ -17,14 +16,17 @@ from completion_helpers import (
     SCRIPTS,
     bash_complete,
     fish_complete,
+    parsers,
     put_rfctl_on_path,
     require_tool,
+    visible_options,
     zsh_complete,
 )
 from conftest import REPO
 
-from rfctl import completion
-from rfctl.cli import build_parser
+from rfctl import docs
+from rfctl.commands.completions import tree
+from rfctl.config import SHELLS
 
 STRATEGIES = ["priority", "round-robin", "cost", "latency"]
 COMMANDS = ["generate", "providers", "models", "usage", "probe", "config", "completions"]
@@ -49,38 +51,24 @@ def lab_config(tmp_path):
     return path
 
 
-def parsers(parser=None, path=()):
-    """(command path, parser) for rfctl and every command below it."""
-    parser = parser or build_parser()
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from parsers(sub, (*path, name))
-
-
-def visible_options(parser) -> set[str]:
-    return {s for a in parser._actions if a.help != argparse.SUPPRESS for s in a.option_strings}
-
-
 # ---------------------------------------------------------------- generated files
 
 
-@pytest.mark.parametrize("shell", completion.SHELLS)
+@pytest.mark.parametrize("shell", SHELLS)
 def test_committed_script_is_what_the_parser_generates(shell):
     committed = SCRIPTS[shell].read_text(encoding="utf-8")
-    assert committed == completion.script(shell), (
-        f"{SCRIPTS[shell].name} is stale: run `python -m rfctl.completion --write`"
+    assert committed == docs.script(shell, tree()), (
+        f"{SCRIPTS[shell].name} is stale: run `python -m rfctl.commands.completions --write`"
     )
 
 
 def test_check_mode_passes_on_the_checkout_and_fails_on_a_stale_copy(tmp_path):
-    check = [sys.executable, "-m", "rfctl.completion", "--check"]
+    check = [sys.executable, "-m", "rfctl.commands.completions", "--check"]
     ok = subprocess.run(check, capture_output=True, text=True, cwd=REPO)
     assert ok.returncode == 0, ok.stderr
 
     (tmp_path / "pyproject.toml").write_text("")
-    for rel in completion.FILES.values():
+    for rel in docs.FILES.values():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / rel, tmp_path / rel)
     with open(tmp_path / "completions" / "rfctl.fish", "a") as f:
@@ -93,7 +81,7 @@ def test_check_mode_passes_on_the_checkout_and_fails_on_a_stale_copy(tmp_path):
     assert "man/rfctl.1" not in stale.stderr
 
 
-@pytest.mark.parametrize("shell", completion.SHELLS)
+@pytest.mark.parametrize("shell", SHELLS)
 def test_completions_command_prints_the_committed_script(rfctl, shell):
     run = rfctl("completions", shell)
     assert run.code == 0, run.err

@@ -9,11 +9,13 @@ import re
 import subprocess
 
 import pytest
+from completion_helpers import parsers, visible_options
 from conftest import REPO, require_tool
 
-from rfctl import completion, manpage
-from rfctl.cli import build_parser
+from rfctl.commands.completions import tree
+from rfctl.commands.parser import build_parser
 from rfctl.config import KINDS
+from rfctl.docs import man
 from rfctl.errors import Exit
 
 PAGE = REPO / "man" / "rfctl.1"
@@ -39,22 +41,9 @@ def documented_options(body: str) -> set[str]:
     }
 
 
-def parsers(parser=None, path=()):
-    parser = parser or build_parser()
-    yield path, parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from parsers(sub, (*path, name))
-
-
-def visible_options(parser) -> set[str]:
-    return {s for a in parser._actions if a.help != argparse.SUPPRESS for s in a.option_strings}
-
-
 def test_committed_page_is_what_the_parser_generates():
-    assert page() == manpage.render(completion.tree()), (
-        "man/rfctl.1 is stale: run `python -m rfctl.completion --write`"
+    assert page() == man.render(tree()), (
+        "man/rfctl.1 is stale: run `python -m rfctl.commands.completions --write`"
     )
 
 

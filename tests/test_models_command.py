@@ -1,7 +1,7 @@
 """`rfctl models`: the registry merged with what each kind of server lists.
 
-Listings are mocked with `responses`, using the payloads of PROTOCOLS.md and
-/work/shared/captures, so these tests drive the real adapters.
+Listings are mocked with `responses`, using payloads shaped like the real
+servers' answers, so these tests drive the real adapters.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ import sys
 import pytest
 import responses
 from conftest import REPO, free_port
-from probe_helpers import LLAMA_MODELS, VLLM_MODELS, FakeServer, provider_toml, run_command
+from probe_helpers import (
+    EVERY_KIND,
+    LLAMA_MODELS,
+    OLLAMA_TAGS,
+    VLLM_MODELS,
+    FakeServer,
+    provider_toml,
+    run_command,
+)
 
-ANTHROPIC_MODELS = {  # PROTOCOLS.md 8.2
+ANTHROPIC_MODELS = {  # Anthropic GET /v1/models (paged: has_more, first_id, last_id)
     "data": [
         {
             "type": "model",
@@ -37,7 +45,7 @@ ANTHROPIC_MODELS = {  # PROTOCOLS.md 8.2
     "first_id": "claude-sonnet-4-5-20250929",
     "last_id": "claude-haiku-4-5-20251001",
 }
-OPENAI_MODELS = {  # PROTOCOLS.md 2.2
+OPENAI_MODELS = {  # OpenAI GET /v1/models
     "object": "list",
     "data": [
         {"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"},
@@ -55,41 +63,7 @@ OPENAI_MODELS = {  # PROTOCOLS.md 2.2
         },
     ],
 }
-OLLAMA_TAGS = {  # PROTOCOLS.md 3.2
-    "models": [
-        {
-            "name": "llama3.2:3b",
-            "model": "llama3.2:3b",
-            "modified_at": "2026-11-01T10:00:00Z",
-            "size": 2019393189,
-            "digest": "a80c4f17acd5",
-            "details": {
-                "parent_model": "",
-                "format": "gguf",
-                "family": "llama",
-                "families": ["llama"],
-                "parameter_size": "3.2B",
-                "quantization_level": "Q4_K_M",
-            },
-        },
-        {
-            "name": "qwen3-coder:30b",
-            "model": "qwen3-coder:30b",
-            "modified_at": "2026-11-02T10:00:00Z",
-            "size": 18556688641,
-            "digest": "06c1097efce0",
-            "details": {
-                "parent_model": "",
-                "format": "gguf",
-                "family": "qwen3moe",
-                "families": ["qwen3moe"],
-                "parameter_size": "30.5B",
-                "quantization_level": "Q4_K_M",
-            },
-        },
-    ],
-}
-OLLAMA_PS = {  # PROTOCOLS.md 3.9: llama3.2:3b loaded with an 8192 window
+OLLAMA_PS = {  # Ollama GET /api/ps: llama3.2:3b loaded with an 8192 window
     "models": [
         {
             "name": "llama3.2:3b",
@@ -103,7 +77,7 @@ OLLAMA_PS = {  # PROTOCOLS.md 3.9: llama3.2:3b loaded with an 8192 window
         }
     ],
 }
-LMSTUDIO_V0 = {  # PROTOCOLS.md 5.5
+LMSTUDIO_V0 = {  # LM Studio GET /api/v0/models
     "object": "list",
     "data": [
         {
@@ -131,25 +105,13 @@ LMSTUDIO_V0 = {  # PROTOCOLS.md 5.5
     ],
 }
 LOCALAI_MODELS = {
-    "object": "list",  # PROTOCOLS.md 6.2: ids only
+    "object": "list",  # LocalAI GET /v1/models: ids only
     "data": [{"id": "qwen2.5-7b-instruct", "object": "model"}],
 }
 COMPAT_MODELS = {
     "object": "list",
     "data": [{"id": "mistral-7b-instruct-v0.3.Q4_K_M.gguf", "object": "model", "owned_by": "me"}],
 }
-
-EVERY_KIND = (
-    provider_toml("claude", "anthropic", "https://api.anthropic.com", model="claude-sonnet-4-5")
-    + provider_toml("openai", "openai", "https://api.openai.com/v1", model="gpt-4o-mini")
-    + provider_toml("ollama", "ollama", "http://ollama.test:11434", model="llama3.2:3b")
-    + provider_toml("vllm", "vllm", "http://vllm.test:8000/v1")
-    + provider_toml("lmstudio", "lmstudio", "http://lmstudio.test:1234/v1")
-    + provider_toml("localai", "localai", "http://localai.test:8080/v1")
-    + provider_toml("llama", "llamacpp", "http://llama.test:8080/v1", model="gemma3-270m")
-    + provider_toml("compat", "openai-compatible", "http://compat.test:9000/v1")
-    + provider_toml("offline", "stub", "stub://")
-)
 
 
 def ollama_show(request):

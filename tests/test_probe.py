@@ -386,11 +386,11 @@ def test_textfile_is_never_half_written(write_config, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".prom")] == ["rfctl.prom"]
 
 
-def test_textfile_is_old_or_whole_whenever_the_probe_is_killed(write_config, tmp_path):
+def test_textfile_is_old_or_whole_whenever_the_probe_is_killed(rfctl, write_config, tmp_path):
     prom = tmp_path / "rfctl.prom"
     write_config(provider_toml("gone", "ollama", refused()))
+    rfctl("probe", "--textfile", str(prom))  # a complete file to compare with
     argv = [sys.executable, "-m", "rfctl", "probe", "--textfile", str(prom)]
-    subprocess.run(argv, cwd=REPO, capture_output=True, check=False)
     complete = prom.read_text()
     assert complete.endswith("\n") and "rfctl_probe_timestamp_seconds" in complete
     rng = random.Random(5)
@@ -463,11 +463,9 @@ def test_a_key_never_appears_in_any_output(rfctl, write_config, tmp_path):
     assert json.loads(runs[4].out)[0]["key"] == "present"
 
 
-def test_shallow_ollama_probe_checks_the_model_with_one_listing_call(write_config, capsys):
+def test_shallow_ollama_probe_checks_the_model_with_one_listing_call(rfctl, write_config):
     """Model names come from /api/tags alone: no /api/show per pulled model."""
     import responses
-
-    from rfctl.cli import main
 
     write_config(
         '[providers.o]\nkind = "ollama"\nbase_url = "http://ollama.test:11434"\n'
@@ -480,6 +478,6 @@ def test_shallow_ollama_probe_checks_the_model_with_one_listing_call(write_confi
     with responses.RequestsMock() as rsps:
         rsps.get("http://ollama.test:11434/api/version", json={"version": "0.33.0"})
         rsps.get("http://ollama.test:11434/api/tags", json=tags)
-        code = main(["probe", "--timeout", "5"])
+        run = rfctl("probe", "--timeout", "5")
         assert not [c for c in rsps.calls if c.request.url.endswith("/api/show")]
-    assert code == 0, capsys.readouterr()
+    assert run.code == 0, run

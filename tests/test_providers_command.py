@@ -8,14 +8,15 @@ import pytest
 import responses
 from conftest import free_port
 from probe_helpers import (
+    EVERY_KIND,
     LLAMA_MODELS,
+    OLLAMA_TAGS,
     FakeServer,
     llama_routes,
     provider_toml,
     run_command,
     silent_server,
 )
-from test_models_command import EVERY_KIND, OLLAMA_TAGS
 
 COLUMNS = [
     "name",
@@ -33,7 +34,7 @@ COLUMNS = [
 
 
 def mock_health_of_every_kind(r: responses.RequestsMock) -> None:
-    """The endpoint each adapter checks health with (PROTOCOLS.md section 0.1)."""
+    """The endpoint each adapter checks health with."""
     r.get(
         "https://api.anthropic.com/v1/models",
         json={"data": [{"type": "model", "id": "claude-sonnet-4-5-20250929"}], "has_more": False},

@@ -68,7 +68,7 @@ def _init(paths, args) -> int:
     from rfctl.errors import ConfigError
 
     text = (
-        "# rfctl configuration — see `man rfctl` and DESIGN.md.\n"
+        "# rfctl configuration — see `man rfctl` (FILES, and the config keys).\n"
         "# Keys come from the environment (api_key_env); never write them here.\n\n"
         + tomli_w.dumps(starter())
     )

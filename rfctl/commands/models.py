@@ -1,4 +1,8 @@
-"""rfctl models: the model registry merged with what reachable servers list now."""
+"""rfctl models: the model registry merged with what reachable servers list now.
+
+The listings come from rfctl.checks; this module merges them with the registry
+into rows and renders them through rfctl.table.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ configured provider can serve it now, unknown when that cannot be told.
 
 
 def add_parser(sub, parents):
-    from rfctl.commands.providers import DEFAULT_TIMEOUT, positive_float
+    from rfctl.checks import DEFAULT_TIMEOUT
+    from rfctl.commands.parser import positive_float
     from rfctl.table import add_format_options
 
     p = sub.add_parser(
@@ -76,7 +81,7 @@ def run(args) -> int:
         user = registry.user_file(getattr(args, "models_file", None))
         return _names_offline(registry.load(argparse.Namespace(models=user)), args.capability)
     from rfctl import config
-    from rfctl.commands.providers import select
+    from rfctl.checks import list_all, select
 
     paths = config.resolve_paths(args)
     reg = registry.load(paths)
@@ -132,83 +137,13 @@ def _columns():
     ]
 
 
-# ---------------------------------------------------------------- live listings
-
-
-class Listing:
-    """What one provider said about its models."""
-
-    def __init__(self, status: str, models=None, detail: str = ""):
-        from rfctl.commands.providers import scrub
-
-        self.status = status  # listed | down | unknown
-        self.models = models or []  # [ModelInfo]
-        self.detail = scrub(detail)
-
-
-def list_all(providers: list, timeout: float) -> dict:
-    """{name: Listing}, every provider asked at once, within the timeout."""
-    from rfctl.commands.providers import parallel
-
-    results = parallel(lambda p: _list_one(p, timeout), providers, timeout)
-    out = {}
-    for p, (value, exc, _secs) in zip(providers, results, strict=True):
-        out[p.name] = value if exc is None else _failed(exc)
-    return out
-
-
-def _list_one(p, timeout: float) -> Listing:
-    from rfctl.providers import make_adapter
-
-    if p.key_required and not p.key():
-        return Listing("down", detail=f"no API key (set {p.api_key_env})")
-    try:
-        return Listing("listed", make_adapter(p).list_models(timeout))
-    except Exception as e:
-        return _failed(e)
-
-
-def _failed(exc: BaseException) -> Listing:
-    from rfctl.errors import RfctlError
-    from rfctl.providers.base import ProviderError
-    from rfctl.redact import redact
-
-    if isinstance(exc, TimeoutError):
-        return Listing("down", detail=f"timeout: {exc}")
-    if isinstance(exc, ProviderError):
-        # Cannot connect, or refused our key: not available now. Anything else
-        # (no listing endpoint, odd answer) says nothing about the models.
-        down = exc.kind in ("connect", "timeout", "auth", "quota")
-        return Listing("down" if down else "unknown", detail=exc.short())
-    if isinstance(exc, RfctlError):
-        return Listing("unknown", detail=exc.message)
-    return Listing("unknown", detail=redact(f"internal error: {type(exc).__name__}: {exc}"))
-
-
-def serves(kind: str, listed: list[str], model: str, reg=None) -> bool:
-    """Does a server of this kind that lists `listed` serve `model`?"""
-    if kind == "llamacpp" and len(listed) == 1:
-        return True  # single-model llama-server ignores the request's model name
-    want = model.lower()
-    for name in listed:
-        have = name.lower()
-        if have == want or have == f"{want}:latest" or want == f"{have}:latest":
-            return True
-    if reg is not None and kind in ("anthropic", "openai"):
-        # The vendors accept undated aliases of the dated ids they list
-        # (claude-sonnet-4-5 for claude-sonnet-4-5-20250929). Not for local
-        # servers: Ollama answers 404 to llama3.2 when only llama3.2:3b is pulled.
-        entry = reg.resolve(model)
-        return entry is not None and any(reg.resolve(name) is entry for name in listed)
-    return False
-
-
 # ---------------------------------------------------------------- rows
 
 
 def build_rows(
     reg, providers: list, listings: dict, *, registry_rows: bool = True, checked: bool = True
 ) -> list[dict]:
+    from rfctl.checks import Listing, configured_models, serves
     from rfctl.registry import vendor_for_kind
 
     rows: list[dict] = []
@@ -222,7 +157,7 @@ def build_rows(
             rows.append(row)
             if entry:
                 covered.add(entry.id)
-        for name in _configured(p):
+        for name in configured_models(p):
             if listing.status == "listed" and serves(p.kind, listed_ids, name, reg):
                 continue
             state = {"listed": "no", "down": "no"}.get(listing.status, "unknown")
@@ -241,12 +176,6 @@ def build_rows(
         unknown = not checked or any(s is None or s.status == "unknown" for s in sources)
         rows.append(_row(entry.id, None, entry, "unknown" if unknown else "no", None, None, None))
     return rows
-
-
-def _configured(p) -> list[str]:
-    from rfctl.commands.providers import configured_models
-
-    return configured_models(p)
 
 
 def _row(model: str, p, entry, available: str, context, max_output, loaded) -> dict:
@@ -316,7 +245,9 @@ def names_fast(argv: list[str]) -> int | None:
 
     try:
         reg = registry.load(argparse.Namespace(models=registry.user_file(models_file)))
-    except RfctlError as e:
-        print(f"rfctl: error: {e.message}", file=sys.stderr)
+    except RfctlError as e:  # an exit code, like every command's run()
+        from rfctl import console
+
+        console.error(e.message)
         return int(e.code)
     return _names_offline(reg, caps)

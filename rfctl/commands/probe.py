@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rfctl import console
+
 HELP = "health check for monitoring: exit 0 ok, 1 some down, 2 all down, 3 unknown"
 
 DESCRIPTION = """\
@@ -36,7 +38,7 @@ class _ProbeParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        console.error(message)
         print(f"RFCTL UNKNOWN - usage error: {message}")
         sys.exit(UNKNOWN)
 
@@ -50,7 +52,7 @@ class _ProbeParser(argparse.ArgumentParser):
 
 
 def add_parser(sub, parents):
-    from rfctl.commands.providers import positive_float
+    from rfctl.commands.parser import positive_float
 
     p = sub.add_parser(
         "probe",
@@ -98,7 +100,7 @@ def run(args) -> int:
 
 
 def _unknown(args, message: str) -> None:
-    print(f"rfctl: error: {message}", file=sys.stderr)
+    console.error(message)
     if getattr(args, "json", False):
         import json
 
@@ -107,50 +109,11 @@ def _unknown(args, message: str) -> None:
         print(f"RFCTL UNKNOWN - {message}")
 
 
-class Outcome:
-    """One provider's probe."""
-
-    def __init__(
-        self,
-        p,
-        up: bool,
-        seconds: float,
-        detail: str,
-        latency_ms: float | None,
-        error_kind: str | None = None,
-        model: str | None = None,
-        model_found: bool | None = None,
-    ):
-        from rfctl.commands.providers import scrub
-
-        self.p = p
-        self.up = up
-        self.seconds = seconds
-        self.detail = scrub(detail)
-        self.latency_ms = latency_ms
-        self.error_kind = error_kind
-        self.model = model
-        self.model_found = model_found
-
-    def as_json(self) -> dict:
-        return {
-            "provider": self.p.name,
-            "kind": self.p.kind,
-            "up": self.up,
-            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
-            "duration_s": round(self.seconds, 3),
-            "model": self.model,
-            "model_found": self.model_found,
-            "detail": self.detail,
-            "error": self.error_kind,
-        }
-
-
 def _run(args) -> int:
     import time
 
     from rfctl import config, registry
-    from rfctl.commands.providers import parallel, select
+    from rfctl.checks import crashed_probe, generate_probe, parallel, select, shallow_probe
     from rfctl.errors import ConfigError
 
     paths = config.resolve_paths(args)
@@ -164,11 +127,10 @@ def _run(args) -> int:
         providers = []
         for p in select(cfg, [], enabled_only=True):
             if p.key_required and not p.key():
-                if getattr(args, "verbose", 0):
-                    print(
-                        f"rfctl: note: not probing {p.name}: {p.api_key_env} is not set",
-                        file=sys.stderr,
-                    )
+                console.say(
+                    getattr(args, "verbose", 0),
+                    f"note: not probing {p.name}: {p.api_key_env} is not set",
+                )
                 continue
             providers.append(p)
     if not providers:
@@ -177,15 +139,15 @@ def _run(args) -> int:
     reg = registry.load(paths)  # a bad registry is bad config: UNKNOWN, before any probe
     started = time.time()
     t0 = time.monotonic()
-    fn = _generate_one if args.generate else _shallow_one
+    fn = generate_probe if args.generate else shallow_probe
     results = parallel(lambda p: fn(p, cfg, reg, args.timeout), providers, args.timeout)
     outcomes = [
-        value if exc is None else _crashed(p, exc, secs)
+        value if exc is None else crashed_probe(p, exc, secs)
         for p, (value, exc, secs) in zip(providers, results, strict=True)
     ]
     total = time.monotonic() - t0
 
-    _update_cooldowns(paths, cfg, outcomes, getattr(args, "verbose", 0))
+    _update_cooldowns(paths, cfg, outcomes)
     up = sum(o.up for o in outcomes)
     code = OK if up == len(outcomes) else CRITICAL if up == 0 else WARNING
     if args.textfile:
@@ -213,93 +175,6 @@ def _run(args) -> int:
     return code
 
 
-# ---------------------------------------------------------------- one probe
-
-
-def _shallow_one(p, cfg, reg, timeout: float) -> Outcome:
-    """Health, then (when the server lists models) is the configured model there?"""
-    import time
-
-    from rfctl.commands.models import serves
-    from rfctl.commands.providers import health_of
-
-    t0 = time.monotonic()
-    h = health_of(p, timeout)
-    if not h.ok:
-        return Outcome(
-            p,
-            False,
-            time.monotonic() - t0,
-            h.detail,
-            h.latency_ms,
-            h.error_kind or "error",
-            p.model,
-        )
-    listed = h.models
-    if p.model and not listed and p.kind != "llamacpp":
-        # The health endpoint did not list models (vLLM /health, LocalAI
-        # /readyz): ask the list endpoint with the time that is left.
-        left = timeout - (time.monotonic() - t0)
-        if left > 0.05:
-            try:
-                from rfctl.providers import make_adapter
-
-                listed = [m.id for m in make_adapter(p).list_models(left)]
-            except Exception:  # no listing: the model check is skipped, not failed
-                listed = []
-    found = serves(p.kind, listed, p.model, reg) if p.model and listed else None
-    seconds = time.monotonic() - t0
-    if found is False:
-        some = ", ".join(listed[:5]) + (" ..." if len(listed) > 5 else "")
-        return Outcome(
-            p,
-            False,
-            seconds,
-            f"model {p.model!r} not found (serves: {some})",
-            h.latency_ms,
-            "model_not_found",
-            p.model,
-            False,
-        )
-    return Outcome(p, True, seconds, h.detail or "ok", h.latency_ms, None, p.model, found)
-
-
-def _generate_one(p, cfg, reg, timeout: float) -> Outcome:
-    import time
-
-    from rfctl.providers import make_adapter
-    from rfctl.providers.base import ProviderError, Request, Timeouts
-
-    t0 = time.monotonic()
-    connect = min(timeout, p.connect_timeout or cfg.defaults.connect_timeout)
-    t = Timeouts(
-        connect=connect, first_byte=timeout, stall=timeout, attempt=timeout, deadline=t0 + timeout
-    )
-    try:
-        result = make_adapter(p).generate(Request(prompt="Hi", max_tokens=1), t)
-    except ProviderError as e:
-        return Outcome(
-            p,
-            False,
-            time.monotonic() - t0,
-            e.short(),
-            (time.monotonic() - t0) * 1000,
-            e.kind,
-            p.model,
-        )
-    seconds = time.monotonic() - t0
-    model = result.model or p.model
-    detail = f"generated {result.usage.output_tokens or len(result.text.split())} token(s)"
-    return Outcome(p, True, seconds, detail, result.latency_ms or seconds * 1000, None, model, True)
-
-
-def _crashed(p, exc: BaseException, secs: float) -> Outcome:
-    from rfctl.commands.providers import failed_check
-
-    c = failed_check(exc, secs)
-    return Outcome(p, False, secs, c.detail, c.latency_ms, c.error_kind, p.model)
-
-
 # ---------------------------------------------------------------- effects
 
 
@@ -308,13 +183,9 @@ def _crashed(p, exc: BaseException, secs: float) -> Outcome:
 _COOLDOWN_KINDS = ("connect", "timeout")
 
 
-def _update_cooldowns(paths, cfg, outcomes: list[Outcome], verbose: int) -> None:
-    try:
-        from rfctl import state
-    except ImportError:
-        if verbose:
-            print("rfctl: note: rfctl.state is missing; cooldowns not updated", file=sys.stderr)
-        return
+def _update_cooldowns(paths, cfg, outcomes: list) -> None:
+    from rfctl import state
+
     for o in outcomes:
         try:
             if o.up:
@@ -324,10 +195,10 @@ def _update_cooldowns(paths, cfg, outcomes: list[Outcome], verbose: int) -> None
                     paths.state, o.p.name, cfg.defaults.cooldown, f"probe: {o.detail}"[:200]
                 )
         except Exception as e:  # a state file problem must not change the verdict
-            print(f"rfctl: warning: cannot update the cooldown of {o.p.name}: {e}", file=sys.stderr)
+            console.warn(f"cannot update the cooldown of {o.p.name}: {e}")
 
 
-def _write_textfile(path: str, outcomes: list[Outcome], started: float) -> None:
+def _write_textfile(path: str, outcomes: list, started: float) -> None:
     from rfctl.errors import RfctlError
     from rfctl.prometheus import Family, Sample, render, write_atomic
 
@@ -357,7 +228,7 @@ def _write_textfile(path: str, outcomes: list[Outcome], started: float) -> None:
 # ---------------------------------------------------------------- output
 
 
-def _nagios(code: int, outcomes: list[Outcome], total: float) -> str:
+def _nagios(code: int, outcomes: list, total: float) -> str:
     up = sum(o.up for o in outcomes)
     n = len(outcomes)
     down = [_one_line(o.p.name) for o in outcomes if not o.up]

@@ -1,10 +1,9 @@
-"""man/rfctl.1, generated from the live argparse parser plus a hand-written template.
+"""man/rfctl.1, rendered from the command tree plus a hand-written template.
 
 The template (man/rfctl.1.in) holds the prose that argparse does not know:
 DESCRIPTION, EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES, SEE ALSO. This module
 fills in what the parser does know, with its @PLACEHOLDERS@: the synopsis, the
-common options, and every command with every option. Regenerate with
-`python -m rfctl.completion --write` (it writes the completions too).
+common options, and every command with every option.
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ import re
 import textwrap
 from pathlib import Path
 
-from rfctl.completion import Command, Option, Positional
+from rfctl.docs.tree import REGENERATE, Command, Option, Positional
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "man" / "rfctl.1.in"
+# In the source checkout; the page is generated there and shipped as a file.
+TEMPLATE = Path(__file__).resolve().parents[2] / "man" / "rfctl.1.in"
 
 
 def render(root: Command, template: str | None = None) -> str:
@@ -38,7 +38,7 @@ def render(root: Command, template: str | None = None) -> str:
         lines.pop(0)
     text = (
         ".\\\" Generated from man/rfctl.1.in and rfctl's argument parser by\n"
-        '.\\" `python -m rfctl.completion --write`; do not edit.\n' + "".join(lines)
+        f'.\\" `{REGENERATE}`; do not edit.\n' + "".join(lines)
     )
     for mark, value in fill.items():
         text = text.replace(mark, value)
