@@ -1,6 +1,6 @@
 """The OpenAI-family adapter (openai, openai-compatible, vllm, lmstudio, localai,
 llamacpp) against recorded llama-server / llama-cpp-python answers and the
-PROTOCOLS.md fixtures, HTTP mocked with `responses`."""
+documented API shapes of each server, HTTP mocked with `responses`."""
 
 from __future__ import annotations
 
@@ -792,7 +792,7 @@ def test_list_models_failure_raises(rsps):
     assert e.value.kind == "auth"
 
 
-# ---------------------------------------------------------------- PROTOCOLS.md fixtures
+# ------------------------------------------------- fixtures (each API's documented shapes)
 
 OPENAI_RESPONSE = {
     "id": "chatcmpl-CkT1x9aQpZfK3mB7",

@@ -1,9 +1,15 @@
 """Stream framing from raw bytes: lines, SSE events, NDJSON records.
 
-PROTOCOLS.md 1.1: servers send text/event-stream without a charset, so bytes
-are split on b"\\n" (never inside a UTF-8 sequence) and each whole line decoded
-as UTF-8. Comments (": ping") are dropped, unknown fields ignored, and a final
-line without its newline is still delivered at EOF.
+Servers send text/event-stream without a charset, so bytes are split on
+b"\\n" (never inside a UTF-8 sequence) and each whole line decoded as UTF-8.
+Comments (": ping") are dropped, unknown fields ignored, and a final line
+without its newline is still delivered at EOF.
+
+Framing is linear in the bytes received: a line's pieces are kept in a list
+and joined once, when its newline arrives. One line (and one SSE event) may
+hold at most MAX_EVENT_BYTES; past that the stream fails with a clear
+ProviderError instead of growing until memory runs out. Real events are far
+smaller: the largest are a whole answer in one chunk or a model listing.
 """
 
 from __future__ import annotations
@@ -12,18 +18,34 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from rfctl.providers.wire import too_large
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[str]:
-    buf = b""
+MAX_EVENT_BYTES = 16 * 1024 * 1024  # one line, one SSE event, one JSON body
+
+
+def iter_lines(chunks: Iterable[bytes], limit: int = MAX_EVENT_BYTES) -> Iterator[str]:
+    """Whole lines from chunks cut anywhere; a line longer than `limit` bytes raises."""
+    pending: list[bytes] = []  # the start of the current line, not yet joined
+    size = 0
     for chunk in chunks:
-        buf += chunk
-        if b"\n" not in chunk:
-            continue
-        *lines, buf = buf.split(b"\n")
-        for line in lines:
-            yield _decode(line)
-    if buf:
-        yield _decode(buf)
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            if size + end - start > limit:
+                raise too_large("a line of the stream", limit)
+            piece = chunk[start:end]
+            if pending:
+                pending.append(piece)
+                piece = b"".join(pending)
+                pending, size = [], 0
+            yield _decode(piece)
+            start = end + 1
+        if start < len(chunk):
+            size += len(chunk) - start
+            if size > limit:
+                raise too_large("a line of the stream", limit)
+            pending.append(chunk[start:] if start else chunk)
+    if pending:
+        yield _decode(b"".join(pending))
 
 
 def _decode(line: bytes) -> str:
@@ -38,16 +60,18 @@ class Event:
     data: str
 
 
-def iter_sse(lines: Iterable[str]) -> Iterator[Event]:
+def iter_sse(lines: Iterable[str], limit: int = MAX_EVENT_BYTES) -> Iterator[Event]:
     """Group lines into events. The non-standard `error:` field of old
-    llama.cpp builds becomes an event named "error" so it is not lost."""
+    llama.cpp builds becomes an event named "error" so it is not lost.
+    An event whose data lines add up to more than `limit` characters raises."""
     name = ""
     data: list[str] = []
+    size = 0
     for line in lines:
         if not line:
             if data:
                 yield Event(name or "message", "\n".join(data))
-            name, data = "", []
+            name, data, size = "", [], 0
             continue
         if line.startswith(":"):
             continue
@@ -55,6 +79,9 @@ def iter_sse(lines: Iterable[str]) -> Iterator[Event]:
         if value.startswith(" "):
             value = value[1:]
         if field == "data":
+            size += len(value) + 1
+            if size > limit:
+                raise too_large("an event of the stream", limit)
             data.append(value)
         elif field == "event":
             name = value
@@ -62,7 +89,7 @@ def iter_sse(lines: Iterable[str]) -> Iterator[Event]:
             if data:
                 yield Event(name or "message", "\n".join(data))
             yield Event("error", value)
-            name, data = "", []
+            name, data, size = "", [], 0
     if data:
         yield Event(name or "message", "\n".join(data))
 
