@@ -39,8 +39,7 @@ from rfctl.providers.base import (
 )
 from rfctl.providers.clock import Clock
 from rfctl.providers.discovery import remembered
-from rfctl.providers.streams import MAX_EVENT_BYTES, iter_lines, iter_sse
-from rfctl.providers.wire import too_large
+from rfctl.providers.streams import iter_lines, iter_sse, read_all
 from rfctl.redact import display_url, redact, register_secret
 
 USER_AGENT = f"rfctl/{__version__}"
@@ -252,19 +251,12 @@ class HTTPAdapter:
                 resp.close()
 
     def read_body(self, resp: requests.Response, clock: Clock) -> bytes:
-        """A whole body (JSON answers, listings), at most MAX_EVENT_BYTES of it."""
-        raw: list[bytes] = []
-        size = 0
+        """A whole body (JSON answers, listings, errors), within the size limit."""
         chunks = self.iter_bytes(resp, clock)
         try:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > MAX_EVENT_BYTES:
-                    raise too_large("the response body", MAX_EVENT_BYTES)
-                raw.append(chunk)
+            return read_all(chunks)
         finally:
             chunks.close()
-        return b"".join(raw)
 
     def post_json(self, path: str, payload: dict, clock: Clock):
         """POST and parse a whole JSON body (non-streamed generation)."""

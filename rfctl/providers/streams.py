@@ -6,10 +6,10 @@ Comments (": ping") are dropped, unknown fields ignored, and a final line
 without its newline is still delivered at EOF.
 
 Framing is linear in the bytes received: a line's pieces are kept in a list
-and joined once, when its newline arrives. One line (and one SSE event) may
-hold at most MAX_EVENT_BYTES; past that the stream fails with a clear
-ProviderError instead of growing until memory runs out. Real events are far
-smaller: the largest are a whole answer in one chunk or a model listing.
+and joined once, when its newline arrives. One line, one SSE event and one
+whole body may hold at most MAX_EVENT_BYTES; past that the attempt fails with
+a clear ProviderError instead of growing until memory runs out. Real events
+are far smaller: the largest are a whole answer in one chunk or a listing.
 """
 
 from __future__ import annotations
@@ -20,11 +20,25 @@ from dataclasses import dataclass
 
 from rfctl.providers.wire import too_large
 
-MAX_EVENT_BYTES = 16 * 1024 * 1024  # one line, one SSE event, one JSON body
+MAX_EVENT_BYTES = 32 * 1024 * 1024  # one line, one SSE event, one whole body
 
 
-def iter_lines(chunks: Iterable[bytes], limit: int = MAX_EVENT_BYTES) -> Iterator[str]:
+def read_all(chunks: Iterable[bytes], limit: int | None = None) -> bytes:
+    """A whole body (JSON answers, listings); more than `limit` bytes raises."""
+    limit = MAX_EVENT_BYTES if limit is None else limit
+    raw: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large("the response body", limit)
+        raw.append(chunk)
+    return b"".join(raw)
+
+
+def iter_lines(chunks: Iterable[bytes], limit: int | None = None) -> Iterator[str]:
     """Whole lines from chunks cut anywhere; a line longer than `limit` bytes raises."""
+    limit = MAX_EVENT_BYTES if limit is None else limit
     pending: list[bytes] = []  # the start of the current line, not yet joined
     size = 0
     for chunk in chunks:
@@ -60,10 +74,11 @@ class Event:
     data: str
 
 
-def iter_sse(lines: Iterable[str], limit: int = MAX_EVENT_BYTES) -> Iterator[Event]:
+def iter_sse(lines: Iterable[str], limit: int | None = None) -> Iterator[Event]:
     """Group lines into events. The non-standard `error:` field of old
     llama.cpp builds becomes an event named "error" so it is not lost.
     An event whose data lines add up to more than `limit` characters raises."""
+    limit = MAX_EVENT_BYTES if limit is None else limit
     name = ""
     data: list[str] = []
     size = 0
