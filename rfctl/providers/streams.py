@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 from rfctl.providers.wire import too_large
 
-MAX_EVENT_BYTES = 32 * 1024 * 1024  # one line, one SSE event, one whole body
+# One line, one SSE event, one whole body. Far above any real one (a long
+# answer sent as one chunk is a few hundred KiB), low enough that holding it
+# (bytes, text and parsed JSON at once) never exhausts memory.
+MAX_EVENT_BYTES = 32 * 1024 * 1024
 
 
 def read_all(chunks: Iterable[bytes], limit: int | None = None) -> bytes:
