@@ -1,10 +1,10 @@
 """Helpers for the adapter tests: providers, canned streams, real local servers,
 and payloads recorded from real servers.
 
-The Capture constants at the end are verbatim response bodies from
-../shared/captures (llama-server b11434, llama-cpp-python 0.3.36, and the
-ollama-proxy-plus emulation, used for NDJSON framing only), copied here so the
-suite runs on a clean clone. The request each was an answer to is kept too.
+The Capture constants at the end are verbatim response bodies recorded from
+real servers (llama-server b11434, llama-cpp-python 0.3.36, and the
+ollama-proxy-plus emulation, used for NDJSON framing only), kept here so the
+suite needs no network and no recordings outside the repository. The request each was an answer to is kept too.
 """
 
 from __future__ import annotations
@@ -54,12 +54,9 @@ def adapter(kind: str, base_url: str | None = None, **kw):
 
 def reset_caches() -> None:
     """Forget per-process discoveries (first listed model, stream_options refusals)."""
-    from rfctl.providers import anthropic, ollama, openai
+    from rfctl.providers.discovery import forget
 
-    openai._FIRST_MODEL.clear()
-    openai._NO_STREAM_OPTIONS.clear()
-    anthropic._FIRST_MODEL.clear()
-    ollama._FIRST_MODEL.clear()
+    forget()
 
 
 def sent_json(call) -> dict:

@@ -1,4 +1,4 @@
-"""The Anthropic Messages adapter against the PROTOCOLS.md fixtures and
+"""The Anthropic Messages adapter against the documented API examples and
 llama-server's recorded /v1/messages answers, HTTP mocked with `responses`."""
 
 from __future__ import annotations
@@ -445,7 +445,7 @@ def test_list_models_follows_pages(rsps):
     assert models[0].extra["display_name"] == "Claude Opus 4.6"
 
 
-# ---------------------------------------------------------------- fixtures (PROTOCOLS.md 8.8)
+# -------------------------------------------- fixtures (the Messages API's documented shapes)
 
 MESSAGE = {
     "id": "msg_01XFDUDYJgAACzvnptvVoYEL",

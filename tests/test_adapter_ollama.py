@@ -1,5 +1,5 @@
-"""The Ollama native adapter (/api/chat, NDJSON) against the PROTOCOLS.md
-section 3 fixtures, with the ollama-proxy-plus captures for NDJSON framing only
+"""The Ollama native adapter (/api/chat, NDJSON) against the documented
+/api/chat, /api/tags, /api/ps and /api/show shapes, with the ollama-proxy-plus captures for NDJSON framing only
 (its counts are not Ollama's). HTTP mocked with `responses`."""
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ def test_list_models_survives_missing_ps_and_show(rsps):
     ]
 
 
-# ---------------------------------------------------------------- fixtures (PROTOCOLS.md 3.9)
+# -------------------------------------------------------- fixtures (Ollama's documented shapes)
 
 RESPONSE = {
     "model": "llama3.2:3b",

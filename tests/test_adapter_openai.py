@@ -1,6 +1,6 @@
 """The OpenAI-family adapter (openai, openai-compatible, vllm, lmstudio, localai,
 llamacpp) against recorded llama-server / llama-cpp-python answers and the
-PROTOCOLS.md fixtures, HTTP mocked with `responses`."""
+documented API shapes of each server, HTTP mocked with `responses`."""
 
 from __future__ import annotations
 
@@ -597,6 +597,25 @@ def test_vllm_without_a_model_asks_models_once(rsps):
     assert sent_json(rsps.calls[1])["model"] == "Qwen/Qwen2.5-7B-Instruct"
 
 
+def test_the_discovered_model_is_shared_per_server_until_forgotten(rsps):
+    rsps.add("GET", f"{VLLM}/models", json=VLLM_MODELS)
+    rsps.add("POST", f"{VLLM}/chat/completions", json=OPENAI_RESPONSE)
+    adapter("vllm", VLLM).generate(Request("hi"), FAST)
+    adapter("vllm", VLLM).generate(Request("hi"), FAST)  # a new adapter, same server
+    reset_caches()
+    adapter("vllm", VLLM).generate(Request("hi"), FAST)
+    gets = [c for c in rsps.calls if c.request.method == "GET"]
+    assert len(gets) == 2
+
+
+def test_an_empty_model_list_is_asked_again_next_time(rsps):
+    rsps.add("GET", f"{LOCALAI}/models", json={"object": "list", "data": []})
+    for _ in range(2):
+        with pytest.raises(ProviderError):
+            adapter("localai", LOCALAI).generate(Request("hi"), FAST)
+    assert len(rsps.calls) == 2
+
+
 def test_lmstudio_picks_the_first_chat_model(rsps):
     listing = {
         "object": "list",
@@ -792,7 +811,7 @@ def test_list_models_failure_raises(rsps):
     assert e.value.kind == "auth"
 
 
-# ---------------------------------------------------------------- PROTOCOLS.md fixtures
+# ------------------------------------------------- fixtures (each API's documented shapes)
 
 OPENAI_RESPONSE = {
     "id": "chatcmpl-CkT1x9aQpZfK3mB7",

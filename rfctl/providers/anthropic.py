@@ -15,36 +15,24 @@ from __future__ import annotations
 import json
 import time
 
-from rfctl.providers import (
-    as_int,
-    cut,
-    fetch_json,
-    in_stream_error,
-    malformed,
-    ms_since,
-    refused,
-    short_clock,
-)
+from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
     ModelInfo,
-    OnText,
     ProviderError,
     Request,
-    Result,
-    Timeouts,
     Usage,
     error_message,
-    normalise_finish,
 )
-from rfctl.providers.http import Clock, HTTPAdapter
-from rfctl.providers.streams import iter_lines, iter_sse
+from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
+from rfctl.providers.http import HTTPAdapter
+from rfctl.providers.wire import as_int, cut, in_stream_error, malformed, refused
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # the API requires max_tokens; used when the request names none
 
-# Error types that can arrive inside a 200 stream, with the status they carry
-# when they come as an HTTP error instead (PROTOCOLS 8.6): classified alike.
+# Error types that can arrive inside a 200 stream, with the status the API
+# gives the same error when it comes as an HTTP error instead: classified alike.
 _TYPE_STATUS = {
     "invalid_request_error": 400,
     "authentication_error": 401,
@@ -58,12 +46,11 @@ _TYPE_STATUS = {
     "overloaded_error": 529,
 }
 
-# Per process: the model picked for servers where none was configured.
-_FIRST_MODEL: dict[str, str] = {}
-
 
 class AnthropicAdapter(HTTPAdapter):
     kind = "anthropic"
+    protocol = "anthropic"
+    generate_path = "/v1/messages"
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -78,18 +65,9 @@ class AnthropicAdapter(HTTPAdapter):
             h["x-api-key"] = self.api_key
         return h
 
-    # ------------------------------------------------------------ generate
+    # ------------------------------------------------------------ generate hooks
 
-    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
-        clock = Clock(timeouts)
-        model = self._model_for(req, clock)
-        payload = self._payload(req, model)
-        if req.stream:
-            return self._stream(payload, model, clock, on_text)
-        resp, body = self.post_json("/v1/messages", payload, clock)
-        return self._parse(body, model, clock, resp.status_code)
-
-    def _payload(self, req: Request, model: str) -> dict:
+    def payload(self, req: Request, model: str) -> dict:
         body: dict = {
             "model": model,
             "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
@@ -105,23 +83,17 @@ class AnthropicAdapter(HTTPAdapter):
             body["stream"] = True
         return body
 
-    def _model_for(self, req: Request, clock: Clock) -> str:
-        model = req.model or self.provider.model
-        if model:
-            return model
-        if self.base_url not in _FIRST_MODEL:
-            body = fetch_json(self, "GET", "/v1/models?limit=20", clock)
-            ids = [m.id for m in _models(body)]
-            if not ids:
-                raise ProviderError(
-                    "not_found",
-                    f"no model configured for provider {self.name!r} and the server lists none",
-                    transient=False,
-                )
-            _FIRST_MODEL[self.base_url] = ids[0]  # Anthropic lists the newest first
-        return _FIRST_MODEL[self.base_url]
+    def first_listed(self, clock: Clock) -> str:
+        ids = [m.id for m in _models(self.fetch_json("GET", "/v1/models?limit=20", clock))]
+        if not ids:
+            raise ProviderError(
+                "not_found",
+                f"no model configured for provider {self.name!r} and the server lists none",
+                transient=False,
+            )
+        return ids[0]  # Anthropic lists the newest first
 
-    def _parse(self, body, model: str, clock: Clock, status: int) -> Result:
+    def parse(self, body, answer: Answer, status: int) -> None:
         if not isinstance(body, dict) or not isinstance(body.get("content"), list):
             if isinstance(body, dict) and (body.get("type") == "error" or body.get("error")):
                 raise _error(body)
@@ -137,94 +109,62 @@ class AnthropicAdapter(HTTPAdapter):
             for b in body["content"]
             if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
         )
-        reason = body.get("stop_reason")
-        if reason == "refusal":
+        answer.finish = body.get("stop_reason")
+        if answer.finish == "refusal":
             raise refused(_refusal_message(body.get("stop_details")), text)
-        return Result(
-            text=text,
-            finish_reason=normalise_finish(reason),
-            model=body.get("model") or model,
-            usage=map_usage(body.get("usage")),
-            latency_ms=clock.elapsed_ms(),
-            stream=False,
-            http_status=status,
-            response_id=body.get("id"),
-        )
+        answer.whole(text)
+        answer.model = body.get("model")
+        answer.usage = map_usage(body.get("usage"))
+        answer.response_id = body.get("id")
 
-    def _stream(self, payload: dict, model: str, clock: Clock, on_text: OnText | None) -> Result:
-        resp = self.open("POST", "/v1/messages", clock, payload)
-        parts: list[str] = []
+    def read_stream(self, records, answer: Answer) -> None:
         usage: dict = {}
-        reason = details = rid = None
-        seen_model = None
-        ttft = None
+        details = None
         stopped = False
-        chunks = self.iter_bytes(resp, clock)
-        try:
-            for ev in iter_sse(iter_lines(chunks)):
-                try:
-                    obj = json.loads(ev.data)
-                except ValueError:
-                    if ev.event == "error":
-                        raise in_stream_error(ev.data.strip(), None) from None
-                    raise malformed(ev.data) from None
-                if not isinstance(obj, dict):
-                    raise malformed(ev.data)
-                # The data's "type" repeats the event name; trust either.
-                etype = obj.get("type") or ev.event
-                if ev.event == "error" or etype == "error":
-                    raise _error(obj)
-                if etype == "message_start":
-                    msg = obj.get("message") or {}
-                    rid = msg.get("id") or rid
-                    seen_model = msg.get("model") or seen_model
-                    _merge(usage, msg.get("usage"))
-                elif etype == "content_block_delta":
-                    delta = obj.get("delta") or {}
-                    piece = delta.get("text") if delta.get("type") == "text_delta" else None
-                    if isinstance(piece, str) and piece:
-                        if ttft is None:
-                            ttft = clock.elapsed_ms()
-                        parts.append(piece)
-                        if on_text is not None:
-                            on_text(piece)
-                elif etype == "message_delta":
-                    delta = obj.get("delta") or {}
-                    reason = delta.get("stop_reason") or reason
-                    details = delta.get("stop_details") or details
-                    _merge(usage, obj.get("usage"))  # cumulative counts
-                elif etype == "message_stop":
-                    stopped = True
-                    break
-                # ping, content_block_start/stop and unknown events: nothing to do
-            if not stopped and reason is None:
-                raise cut("message_stop")
-            if reason == "refusal":
-                raise refused(_refusal_message(details), "".join(parts))
-        except ProviderError as e:
-            e.partial_text = "".join(parts)
-            e.accepted = True
-            raise
-        finally:
-            chunks.close()
-        return Result(
-            text="".join(parts),
-            finish_reason=normalise_finish(reason),
-            model=seen_model or model,
-            usage=map_usage(usage),
-            latency_ms=clock.elapsed_ms(),
-            ttft_ms=ttft,
-            stream=True,
-            http_status=resp.status_code,
-            response_id=rid,
-        )
+        for ev in records:
+            try:
+                obj = json.loads(ev.data)
+            except ValueError:
+                if ev.event == "error":
+                    raise in_stream_error(ev.data.strip(), None) from None
+                raise malformed(ev.data) from None
+            if not isinstance(obj, dict):
+                raise malformed(ev.data)
+            # The data's "type" repeats the event name; trust either.
+            etype = obj.get("type") or ev.event
+            if ev.event == "error" or etype == "error":
+                raise _error(obj)
+            if etype == "message_start":
+                msg = obj.get("message") or {}
+                answer.response_id = msg.get("id") or answer.response_id
+                answer.model = msg.get("model") or answer.model
+                _merge(usage, msg.get("usage"))
+            elif etype == "content_block_delta":
+                delta = obj.get("delta") or {}
+                piece = delta.get("text") if delta.get("type") == "text_delta" else None
+                if isinstance(piece, str):
+                    answer.add(piece)
+            elif etype == "message_delta":
+                delta = obj.get("delta") or {}
+                answer.finish = delta.get("stop_reason") or answer.finish
+                details = delta.get("stop_details") or details
+                _merge(usage, obj.get("usage"))  # cumulative counts
+            elif etype == "message_stop":
+                stopped = True
+                break
+            # ping, content_block_start/stop and unknown events: nothing to do
+        if not stopped and answer.finish is None:
+            raise cut("message_stop")
+        if answer.finish == "refusal":
+            raise refused(_refusal_message(details), answer.text)
+        answer.usage = map_usage(usage)
 
     # ------------------------------------------------------------ health, models
 
     def health(self, timeout: float) -> Health:
         t0 = time.monotonic()
         try:
-            body = fetch_json(self, "GET", "/v1/models?limit=100", short_clock(timeout))
+            body = self.fetch_json("GET", "/v1/models?limit=100", short_clock(timeout))
         except ProviderError as e:
             return Health(False, ms_since(t0), e.short())
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
@@ -238,7 +178,7 @@ class AnthropicAdapter(HTTPAdapter):
         out: list[ModelInfo] = []
         path = "/v1/models?limit=1000"
         for _ in range(50):  # a bound, in case a server keeps saying has_more
-            body = fetch_json(self, "GET", path, short_clock(max(0.001, end - time.monotonic())))
+            body = self.fetch_json("GET", path, short_clock(time_left(end)))
             page = _models(body)
             out.extend(page)
             last = body.get("last_id") if isinstance(body, dict) else None
@@ -252,7 +192,7 @@ class AnthropicAdapter(HTTPAdapter):
 
 
 def map_usage(u) -> Usage:
-    """PROTOCOLS 0.3: input_tokens, cache writes and cache reads are disjoint;
+    """Anthropic's input_tokens, cache writes and cache reads are disjoint;
     the total input is their sum. output_tokens already includes thinking."""
     if not isinstance(u, dict):
         return Usage()

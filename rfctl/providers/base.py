@@ -2,7 +2,7 @@
 
 An adapter turns a Request into one HTTP exchange with its provider and returns
 a Result, or raises ProviderError. It never retries and never falls back: that
-is the router's job (rfctl/router.py), which needs every failure classified the
+is the router's job, which needs every failure classified the
 same way whatever the provider, hence one small taxonomy here.
 """
 
@@ -141,7 +141,8 @@ class ProviderError(Exception):
         return f"{head}: {self.message}" if self.message else head
 
 
-# Status codes on which the same provider may answer later (DESIGN.md Routing 3).
+# Status codes on which the same provider may answer later: timeouts, conflicts,
+# rate limits, server errors and overload, not the request's own faults.
 TRANSIENT_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
 
@@ -205,7 +206,7 @@ def classify_http(
     if status == 529 or "overloaded" in low:
         return ProviderError("overloaded", message, transient=status >= 500 or status == 429, **kw)
     # x-should-retry is recorded, not applied: whether to ask again is the
-    # retry policy's call (rfctl/retry.py); `transient` stays what the status
+    # retry policy's call, not the adapter's; `transient` stays what the status
     # says, so a 503 that asks not to be retried still makes exit 75.
     transient = status in TRANSIENT_STATUS or status >= 500
     return ProviderError("http", message, transient=transient, **kw)
@@ -241,7 +242,7 @@ def parse_retry_after(headers) -> float | None:
 
 
 def error_message(body) -> tuple[str, str | None, str | None]:
-    """(message, type, code) from any of the error envelopes in PROTOCOLS.md.
+    """(message, type, code) from any of the error envelopes servers send.
 
     OpenAI/vLLM/llama.cpp/LocalAI: {"error": {"message", "type", "code"}};
     Anthropic: {"type": "error", "error": {"type", "message"}};

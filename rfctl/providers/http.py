@@ -1,11 +1,18 @@
-"""The transport every HTTP adapter shares: one requests.Session per adapter,
-time bounds enforced on every read, errors mapped to ProviderError.
+"""The HTTP adapters' common part: the steps of a call, and the transport.
 
-Time bounds: requests' read timeout is a gap between bytes, not a total. So the
-body is always read incrementally (stream=True) and before each read the socket
-timeout is set to min(stall timeout, time left in the attempt, time left before
-the deadline). That bounds connect, first byte, each stall and the attempt as a
-whole without threads.
+HTTPAdapter.generate is a template: it runs the steps every protocol shares
+(start the clock, choose the model, build the payload, send, then read a
+stream or a JSON body) and leaves to each adapter only small hooks: its
+payload, how to read its events or body, how to find a model when none is
+named. One Answer (rfctl/providers/answer.py) gathers every stream's text,
+times the first token, relays pieces and builds the Result, for all of them.
+
+Transport: one requests.Session per adapter, time bounds enforced on every
+read, errors mapped to ProviderError. requests' read timeout is a gap between
+bytes, not a total. So the body is always read incrementally (stream=True)
+and before each read the socket timeout is set to min(stall timeout, time
+left in the attempt, time left before the deadline). That bounds connect,
+first byte, each stall and the attempt as a whole without threads.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import requests
 
 from rfctl import __version__
+from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
     ModelInfo,
@@ -29,43 +37,20 @@ from rfctl.providers.base import (
     classify_http,
     error_message,
 )
+from rfctl.providers.clock import Clock
+from rfctl.providers.discovery import remembered
+from rfctl.providers.streams import iter_lines, iter_sse, read_all
 from rfctl.redact import display_url, redact, register_secret
 
 USER_AGENT = f"rfctl/{__version__}"
 
 
-class Clock:
-    """When an attempt started and when it must end."""
-
-    def __init__(self, t: Timeouts):
-        self.t = t
-        self.start = time.monotonic()
-        end = self.start + t.attempt
-        self.end = min(end, t.deadline) if t.deadline is not None else end
-        self.first_byte_at: float | None = None
-
-    def left(self) -> float:
-        return self.end - time.monotonic()
-
-    def bound(self, limit: float) -> float:
-        left = self.left()
-        if left <= 0:
-            raise ProviderError("timeout", "attempt timed out", transient=True)
-        return max(0.001, min(limit, left))
-
-    def elapsed_ms(self) -> float:
-        return (time.monotonic() - self.start) * 1000.0
-
-    def mark_first_byte(self) -> float:
-        if self.first_byte_at is None:
-            self.first_byte_at = time.monotonic()
-        return (self.first_byte_at - self.start) * 1000.0
-
-
 class HTTPAdapter:
-    """Base for adapters that speak HTTP: subclasses build payloads and parse bodies."""
+    """Base for adapters that speak HTTP: subclasses fill in the hooks below."""
 
     kind = "http"
+    protocol = "http"  # names what discovery remembers about this adapter's servers
+    generate_path = ""  # where generate() posts, under base_url
 
     def __init__(self, provider, session: requests.Session | None = None):
         self.provider = provider  # rfctl.config.ProviderConfig
@@ -83,9 +68,61 @@ class HTTPAdapter:
         # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
         self.session.headers["Accept-Encoding"] = "identity"
 
-    # ------------------------------------------------------------ subclass API
+    # ------------------------------------------------------------ the steps of a call
 
     def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
+        clock = Clock(timeouts)
+        model = self.model_for(req, clock)
+        payload = self.payload(req, model)
+        answer = Answer(clock, on_text if req.stream else None)
+        if not req.stream:
+            resp, body = self.post_json(self.generate_path, payload, clock)
+            self.parse(body, answer, resp.status_code)
+            return answer.result(model, resp.status_code, stream=False)
+        resp = self.open_stream(payload, clock)
+        chunks = self.iter_bytes(resp, clock)
+        try:
+            self.read_stream(self.records(iter_lines(chunks)), answer)
+        except ProviderError as e:
+            answer.failed(e)
+            raise
+        finally:
+            chunks.close()
+        return answer.result(model, resp.status_code, stream=True)
+
+    def model_for(self, req: Request, clock: Clock) -> str:
+        """The request's model, else the configured one, else no_model()."""
+        return req.model or self.provider.model or self.no_model(clock)
+
+    def no_model(self, clock: Clock) -> str:
+        """No model named: the first the server lists, asked once per process."""
+        return remembered(
+            f"{self.protocol}.first_model", self.base_url, lambda: self.first_listed(clock)
+        )
+
+    def open_stream(self, payload: dict, clock: Clock) -> requests.Response:
+        return self.open("POST", self.generate_path, clock, payload)
+
+    def records(self, lines: Iterable[str]) -> Iterable:
+        """The stream's framing: SSE events unless the protocol says otherwise."""
+        return iter_sse(lines)
+
+    # ------------------------------------------------------------ hooks each adapter fills in
+
+    def payload(self, req: Request, model: str) -> dict:
+        raise NotImplementedError
+
+    def first_listed(self, clock: Clock) -> str:
+        """The model to use when none is named; ProviderError("not_found") if none."""
+        raise NotImplementedError
+
+    def parse(self, body, answer: Answer, status: int) -> None:
+        """Fill `answer` from a non-streamed JSON body, or raise ProviderError."""
+        raise NotImplementedError
+
+    def read_stream(self, records: Iterable, answer: Answer) -> None:
+        """Interpret the stream's records into `answer` (answer.add for text);
+        raise ProviderError for an error event, a cut or a refusal."""
         raise NotImplementedError
 
     def health(self, timeout: float) -> Health:
@@ -161,7 +198,7 @@ class HTTPAdapter:
 
     def http_error(self, resp: requests.Response, clock: Clock) -> ProviderError:
         try:
-            raw = b"".join(self.iter_bytes(resp, clock))
+            raw = self.read_body(resp, clock)
         except ProviderError:
             raw = b""
         finally:
@@ -213,21 +250,43 @@ class HTTPAdapter:
             else:
                 resp.close()
 
+    def read_body(self, resp: requests.Response, clock: Clock) -> bytes:
+        """A whole body (JSON answers, listings, errors), within the size limit."""
+        chunks = self.iter_bytes(resp, clock)
+        try:
+            return read_all(chunks)
+        finally:
+            chunks.close()
+
     def post_json(self, path: str, payload: dict, clock: Clock):
         """POST and parse a whole JSON body (non-streamed generation)."""
         resp = self.open("POST", path, clock, payload)
-        raw = b"".join(self.iter_bytes(resp, clock))
-        try:
-            return resp, json.loads(raw)
-        except ValueError:
-            snippet = raw[:200].decode("utf-8", "replace")
-            raise ProviderError(
-                "bad_response",
-                f"response is not JSON: {snippet!r}",
-                transient=True,
-                status=resp.status_code,
-                accepted=True,
-            ) from None
+        return resp, _json(self.read_body(resp, clock), resp, "response", 200)
+
+    def fetch_json(self, method: str, path: str, clock: Clock, payload: dict | None = None):
+        """A small JSON document (model lists, health, show), bounded by `clock`.
+
+        None for an empty body; ProviderError("bad_response") for a body that is not JSON.
+        """
+        resp = self.open(method, path, clock, payload, headers=self.headers())
+        raw = self.read_body(resp, clock)
+        if not raw.strip():
+            return None
+        return _json(raw, resp, f"{path}: response", 120)
+
+
+def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        snippet = raw[:shown].decode("utf-8", "replace")
+        raise ProviderError(
+            "bad_response",
+            f"{what} is not JSON: {snippet!r}",
+            transient=True,
+            status=resp.status_code,
+            accepted=True,
+        ) from None
 
 
 def _closed_before_answer(e: Exception) -> bool:

@@ -11,36 +11,25 @@ from __future__ import annotations
 
 import time
 
-from rfctl.providers import (
-    as_int,
-    cut,
-    fetch_json,
-    in_stream_error,
-    malformed,
-    ms_since,
-    short_clock,
-    time_left,
-)
+from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
     ModelInfo,
-    OnText,
     ProviderError,
     Request,
-    Result,
-    Timeouts,
     Usage,
     normalise_finish,
 )
-from rfctl.providers.http import Clock, HTTPAdapter
-from rfctl.providers.streams import iter_lines, iter_ndjson
-
-# Per process: the model picked for servers where none was configured.
-_FIRST_MODEL: dict[str, str] = {}
+from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
+from rfctl.providers.http import HTTPAdapter
+from rfctl.providers.streams import iter_ndjson
+from rfctl.providers.wire import as_int, cut, in_stream_error, malformed
 
 
 class OllamaAdapter(HTTPAdapter):
     kind = "ollama"
+    protocol = "ollama"
+    generate_path = "/api/chat"
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -55,45 +44,9 @@ class OllamaAdapter(HTTPAdapter):
             h["Authorization"] = f"Bearer {self.api_key}"
         return h
 
-    # ------------------------------------------------------------ generate
+    # ------------------------------------------------------------ generate hooks
 
-    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
-        clock = Clock(timeouts)
-        model = self._model_for(req, clock)
-        payload = self._payload(req, model)
-        if req.stream:
-            return self._stream(payload, model, clock, on_text)
-        resp, body = self.post_json("/api/chat", payload, clock)
-        if not isinstance(body, dict):
-            raise ProviderError(
-                "bad_response",
-                "response is not a JSON object",
-                transient=True,
-                status=resp.status_code,
-                accepted=True,
-            )
-        if body.get("error"):
-            raise _error(body)
-        message = body.get("message")
-        if not isinstance(message, dict):
-            raise ProviderError(
-                "bad_response",
-                "response has no message",
-                transient=True,
-                status=resp.status_code,
-                accepted=True,
-            )
-        return Result(
-            text=_content(body),
-            finish_reason=_finish(body),
-            model=body.get("model") or model,
-            usage=map_usage(body),
-            latency_ms=clock.elapsed_ms(),
-            stream=False,
-            http_status=resp.status_code,
-        )
-
-    def _payload(self, req: Request, model: str) -> dict:
+    def payload(self, req: Request, model: str) -> dict:
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
@@ -110,70 +63,63 @@ class OllamaAdapter(HTTPAdapter):
             body["options"] = options
         return body
 
-    def _model_for(self, req: Request, clock: Clock) -> str:
-        model = req.model or self.provider.model
-        if model:
-            return model
-        if self.base_url not in _FIRST_MODEL:
-            names = _tag_names(fetch_json(self, "GET", "/api/tags", clock))
-            if not names:
-                raise ProviderError(
-                    "not_found",
-                    f"no model configured for provider {self.name!r} and Ollama has none pulled",
-                    transient=False,
-                )
-            _FIRST_MODEL[self.base_url] = names[0]
-        return _FIRST_MODEL[self.base_url]
+    def first_listed(self, clock: Clock) -> str:
+        names = _tag_names(self.fetch_json("GET", "/api/tags", clock))
+        if not names:
+            raise ProviderError(
+                "not_found",
+                f"no model configured for provider {self.name!r} and Ollama has none pulled",
+                transient=False,
+            )
+        return names[0]
 
-    def _stream(self, payload: dict, model: str, clock: Clock, on_text: OnText | None) -> Result:
-        resp = self.open("POST", "/api/chat", clock, payload)
-        parts: list[str] = []
-        final: dict | None = None
-        seen_model = None
-        ttft = None
-        chunks = self.iter_bytes(resp, clock)
-        try:
-            for rec in iter_ndjson(iter_lines(chunks)):
-                if rec is None:
-                    raise malformed("a line that is not a JSON object")
-                if rec.get("error"):
-                    raise _error(rec)
-                seen_model = rec.get("model") or seen_model
-                piece = _content(rec)
-                if piece:  # the final done:true record may carry text too
-                    if ttft is None:
-                        ttft = clock.elapsed_ms()
-                    parts.append(piece)
-                    if on_text is not None:
-                        on_text(piece)
-                if rec.get("done") is True:
-                    final = rec
-                    break
-            if final is None:
-                raise cut('the final "done": true record')
-        except ProviderError as e:
-            e.partial_text = "".join(parts)
-            e.accepted = True
-            raise
-        finally:
-            chunks.close()
-        return Result(
-            text="".join(parts),
-            finish_reason=_finish(final),
-            model=seen_model or model,
-            usage=map_usage(final),
-            latency_ms=clock.elapsed_ms(),
-            ttft_ms=ttft,
-            stream=True,
-            http_status=resp.status_code,
-        )
+    def parse(self, body, answer: Answer, status: int) -> None:
+        if not isinstance(body, dict):
+            raise ProviderError(
+                "bad_response",
+                "response is not a JSON object",
+                transient=True,
+                status=status,
+                accepted=True,
+            )
+        if body.get("error"):
+            raise _error(body)
+        if not isinstance(body.get("message"), dict):
+            raise ProviderError(
+                "bad_response",
+                "response has no message",
+                transient=True,
+                status=status,
+                accepted=True,
+            )
+        answer.whole(_content(body))
+        answer.finish = _finish(body)
+        answer.model = body.get("model")
+        answer.usage = map_usage(body)
+
+    def records(self, lines):
+        return iter_ndjson(lines)
+
+    def read_stream(self, records, answer: Answer) -> None:
+        for rec in records:
+            if rec is None:
+                raise malformed("a line that is not a JSON object")
+            if rec.get("error"):
+                raise _error(rec)
+            answer.model = rec.get("model") or answer.model
+            answer.add(_content(rec))  # the final done:true record may carry text too
+            if rec.get("done") is True:
+                answer.finish = _finish(rec)
+                answer.usage = map_usage(rec)
+                return
+        raise cut('the final "done": true record')
 
     # ------------------------------------------------------------ health, models
 
     def health(self, timeout: float) -> Health:
         t0 = time.monotonic()
         try:
-            body = fetch_json(self, "GET", "/api/version", short_clock(timeout))
+            body = self.fetch_json("GET", "/api/version", short_clock(timeout))
         except ProviderError as e:
             return Health(False, ms_since(t0), e.short())
         version = body.get("version") if isinstance(body, dict) else None
@@ -188,7 +134,7 @@ class OllamaAdapter(HTTPAdapter):
         if left <= 0.05:
             return []
         try:
-            tags = fetch_json(self, "GET", "/api/tags", short_clock(left))
+            tags = self.fetch_json("GET", "/api/tags", short_clock(left))
         except ProviderError:
             return []
         items = tags.get("models") if isinstance(tags, dict) else None
@@ -205,11 +151,11 @@ class OllamaAdapter(HTTPAdapter):
         leaving the remaining contexts unknown rather than failing the list.
         """
         end = time.monotonic() + timeout
-        tags = fetch_json(self, "GET", "/api/tags", short_clock(timeout))
+        tags = self.fetch_json("GET", "/api/tags", short_clock(timeout))
         items = tags.get("models") if isinstance(tags, dict) else None
         loaded: dict[str, int | None] = {}
         try:
-            ps = fetch_json(self, "GET", "/api/ps", short_clock(time_left(end)))
+            ps = self.fetch_json("GET", "/api/ps", short_clock(time_left(end)))
         except ProviderError:
             ps = None
         running = ps.get("models") if isinstance(ps, dict) else None
@@ -241,7 +187,7 @@ class OllamaAdapter(HTTPAdapter):
 
     def _trained_context(self, name: str, timeout: float) -> int | None:
         try:
-            show = fetch_json(self, "POST", "/api/show", short_clock(timeout), {"model": name})
+            show = self.fetch_json("POST", "/api/show", short_clock(timeout), {"model": name})
         except ProviderError:
             return None
         info = show.get("model_info") if isinstance(show, dict) else None

@@ -23,31 +23,20 @@ import json
 import time
 from dataclasses import dataclass
 
-from rfctl.providers import (
-    as_int,
-    cut,
-    fetch_json,
-    in_stream_error,
-    malformed,
-    ms_since,
-    refused,
-    short_clock,
-    time_left,
-)
+from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
     ModelInfo,
-    OnText,
     ProviderError,
     Request,
-    Result,
-    Timeouts,
     Usage,
     error_message,
     normalise_finish,
 )
-from rfctl.providers.http import Clock, HTTPAdapter
-from rfctl.providers.streams import iter_lines, iter_sse
+from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
+from rfctl.providers.discovery import known, learn
+from rfctl.providers.http import HTTPAdapter
+from rfctl.providers.wire import as_int, cut, in_stream_error, malformed, refused
 
 
 @dataclass(frozen=True)
@@ -69,14 +58,14 @@ TRAITS = {
     "llamacpp": Traits("max_tokens", "/health", True, False, "default"),
 }
 
-# Per process: base URLs of generic servers that refused stream_options, and
-# the model picked for servers where none was configured (one GET /models).
-_NO_STREAM_OPTIONS: set[str] = set()
-_FIRST_MODEL: dict[str, str] = {}
+# Remembered per server (rfctl/providers/discovery.py): it rejected stream_options.
+NO_STREAM_OPTIONS = "openai.no_stream_options"
 
 
 class OpenAIAdapter(HTTPAdapter):
     kind = "openai"
+    protocol = "openai"
+    generate_path = "/chat/completions"
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -96,18 +85,9 @@ class OpenAIAdapter(HTTPAdapter):
         # Absolute URLs pass through: root endpoints such as /health.
         return path if "://" in path else f"{self.base_url}{path}"
 
-    # ------------------------------------------------------------ generate
+    # ------------------------------------------------------------ generate hooks
 
-    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
-        clock = Clock(timeouts)
-        model = self._model_for(req, clock)
-        payload = self._payload(req, model)
-        if req.stream:
-            return self._stream(payload, model, clock, on_text)
-        resp, body = self.post_json("/chat/completions", payload, clock)
-        return self._parse(body, model, clock, resp.status_code)
-
-    def _payload(self, req: Request, model: str) -> dict:
+    def payload(self, req: Request, model: str) -> dict:
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
@@ -121,14 +101,11 @@ class OpenAIAdapter(HTTPAdapter):
             body["stop"] = list(req.stop)
         if req.stream:
             body["stream"] = True
-            if self.base_url not in _NO_STREAM_OPTIONS:
+            if not known(NO_STREAM_OPTIONS, self.base_url):
                 body["stream_options"] = {"include_usage": True}
         return body
 
-    def _model_for(self, req: Request, clock: Clock) -> str:
-        model = req.model or self.provider.model
-        if model:
-            return model
+    def no_model(self, clock: Clock) -> str:
         how = self.traits.no_model
         if how == "default":
             return "default"
@@ -139,20 +116,21 @@ class OpenAIAdapter(HTTPAdapter):
                 "set `model` in its config or pass -m",
                 transient=False,
             )
-        if self.base_url not in _FIRST_MODEL:
-            ids = [m.id for m in _model_list(fetch_json(self, "GET", "/models", clock))]
-            # LM Studio lists every downloaded model, embedding models included.
-            chat = [i for i in ids if "embed" not in i.lower()] or ids
-            if not chat:
-                raise ProviderError(
-                    "not_found",
-                    f"no model configured for provider {self.name!r} and the server lists none",
-                    transient=False,
-                )
-            _FIRST_MODEL[self.base_url] = chat[0]
-        return _FIRST_MODEL[self.base_url]
+        return super().no_model(clock)
 
-    def _parse(self, body, model: str, clock: Clock, status: int) -> Result:
+    def first_listed(self, clock: Clock) -> str:
+        ids = [m.id for m in _model_list(self.fetch_json("GET", "/models", clock))]
+        # LM Studio lists every downloaded model, embedding models included.
+        chat = [i for i in ids if "embed" not in i.lower()] or ids
+        if not chat:
+            raise ProviderError(
+                "not_found",
+                f"no model configured for provider {self.name!r} and the server lists none",
+                transient=False,
+            )
+        return chat[0]
+
+    def parse(self, body, answer: Answer, status: int) -> None:
         if not isinstance(body, dict):
             raise ProviderError(
                 "bad_response",
@@ -177,22 +155,16 @@ class OpenAIAdapter(HTTPAdapter):
         )
         message = choice.get("message") or {}
         text = _text(message.get("content")) or _text(choice.get("text"))
-        finish = normalise_finish(choice.get("finish_reason"))
-        _check_refusal(finish, text, message.get("refusal"))
-        return Result(
-            text=text,
-            finish_reason=finish,
-            model=body.get("model") or model,
-            usage=map_usage(body.get("usage"), body.get("timings")),
-            latency_ms=clock.elapsed_ms(),
-            stream=False,
-            http_status=status,
-            response_id=body.get("id"),
-        )
+        answer.finish = choice.get("finish_reason")
+        _check_refusal(normalise_finish(answer.finish), text, message.get("refusal"))
+        answer.whole(text)
+        answer.model = body.get("model")
+        answer.usage = map_usage(body.get("usage"), body.get("timings"))
+        answer.response_id = body.get("id")
 
-    def _open_stream(self, payload: dict, clock: Clock):
+    def open_stream(self, payload: dict, clock: Clock):
         try:
-            return self.open("POST", "/chat/completions", clock, payload)
+            return super().open_stream(payload, clock)
         except ProviderError as e:
             retry = (
                 self.kind == "openai-compatible"
@@ -203,79 +175,49 @@ class OpenAIAdapter(HTTPAdapter):
             if not retry:
                 raise
         plain = {k: v for k, v in payload.items() if k != "stream_options"}
-        resp = self.open("POST", "/chat/completions", clock, plain)
-        _NO_STREAM_OPTIONS.add(self.base_url)
+        resp = self.open("POST", self.generate_path, clock, plain)
+        learn(NO_STREAM_OPTIONS, self.base_url)
         return resp
 
-    def _stream(self, payload: dict, model: str, clock: Clock, on_text: OnText | None) -> Result:
-        resp = self._open_stream(payload, clock)
-        parts: list[str] = []
+    def read_stream(self, records, answer: Answer) -> None:
         refusal: list[str] = []
-        finish = usage = timings = rid = None
-        seen_model = None
-        ttft = None
+        usage = timings = None
         done = False
-        chunks = self.iter_bytes(resp, clock)
-        try:
-            for ev in iter_sse(iter_lines(chunks)):
-                data = ev.data.strip()
-                if ev.event == "error":  # old llama.cpp's `error:` line, or `event: error`
-                    raise _event_error(data)
-                if data == "[DONE]":
-                    done = True
-                    break
-                try:
-                    obj = json.loads(data)
-                except ValueError:
-                    raise malformed(data) from None
-                if not isinstance(obj, dict):
-                    raise malformed(data)
-                if obj.get("error"):
-                    raise _body_error(obj)
-                seen_model = obj.get("model") or seen_model
-                rid = obj.get("id") or rid
-                if obj.get(
-                    "usage"
-                ):  # the include_usage chunk (choices: []), or vLLM's running usage
-                    usage = obj["usage"]
-                if obj.get("timings"):
-                    timings = obj["timings"]
-                for choice in obj.get("choices") or ():
-                    if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                        continue
-                    delta = choice.get("delta") or {}
-                    piece = _text(delta.get("content")) or _text(choice.get("text"))
-                    if piece:  # llama.cpp's first delta has content null
-                        if ttft is None:
-                            ttft = clock.elapsed_ms()
-                        parts.append(piece)
-                        if on_text is not None:
-                            on_text(piece)
-                    if isinstance(delta.get("refusal"), str):
-                        refusal.append(delta["refusal"])
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
-            if not done and finish is None:
-                raise cut("[DONE]")
-            finish = normalise_finish(finish)
-            _check_refusal(finish, "".join(parts), "".join(refusal))
-        except ProviderError as e:
-            e.partial_text = "".join(parts)
-            e.accepted = True
-            raise
-        finally:
-            chunks.close()
-        return Result(
-            text="".join(parts),
-            finish_reason=finish,
-            model=seen_model or model,
-            usage=map_usage(usage, timings),
-            latency_ms=clock.elapsed_ms(),
-            ttft_ms=ttft,
-            stream=True,
-            http_status=resp.status_code,
-            response_id=rid,
-        )
+        for ev in records:
+            data = ev.data.strip()
+            if ev.event == "error":  # old llama.cpp's `error:` line, or `event: error`
+                raise _event_error(data)
+            if data == "[DONE]":
+                done = True
+                break
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                raise malformed(data) from None
+            if not isinstance(obj, dict):
+                raise malformed(data)
+            if obj.get("error"):
+                raise _body_error(obj)
+            answer.model = obj.get("model") or answer.model
+            answer.response_id = obj.get("id") or answer.response_id
+            if obj.get("usage"):  # the include_usage chunk (choices: []), or vLLM's running usage
+                usage = obj["usage"]
+            if obj.get("timings"):
+                timings = obj["timings"]
+            for choice in obj.get("choices") or ():
+                if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                    continue
+                delta = choice.get("delta") or {}
+                # llama.cpp's first delta has content null: add() skips empty pieces.
+                answer.add(_text(delta.get("content")) or _text(choice.get("text")))
+                if isinstance(delta.get("refusal"), str):
+                    refusal.append(delta["refusal"])
+                if choice.get("finish_reason"):
+                    answer.finish = choice["finish_reason"]
+        if not done and answer.finish is None:
+            raise cut("[DONE]")
+        _check_refusal(normalise_finish(answer.finish), answer.text, "".join(refusal))
+        answer.usage = map_usage(usage, timings)
 
     # ------------------------------------------------------------ health, models
 
@@ -285,7 +227,7 @@ class OpenAIAdapter(HTTPAdapter):
         if self.traits.health_at_root:
             path = self.root + path
         try:
-            body = fetch_json(self, "GET", path, short_clock(timeout))
+            body = self.fetch_json("GET", path, short_clock(timeout))
         except ProviderError as e:
             if e.kind == "bad_response" and not self.traits.health_lists:
                 return Health(True, ms_since(t0), "ok")  # any 2xx body means alive
@@ -305,7 +247,7 @@ class OpenAIAdapter(HTTPAdapter):
         if left <= 0.05:
             return []
         try:
-            body = fetch_json(self, "GET", "/models", short_clock(left))
+            body = self.fetch_json("GET", "/models", short_clock(left))
         except ProviderError:
             return []
         return [m.id for m in _model_list(body)] if isinstance(body, dict) else []
@@ -315,16 +257,16 @@ class OpenAIAdapter(HTTPAdapter):
         if self.kind == "lmstudio":
             # /api/v0/models says which models are loaded and their context.
             try:
-                body = fetch_json(self, "GET", self.root + "/api/v0/models", short_clock(timeout))
+                body = self.fetch_json("GET", self.root + "/api/v0/models", short_clock(timeout))
                 return _model_list(body)
             except ProviderError as e:
                 if e.kind not in ("not_found", "http", "bad_response"):
                     raise
-        models = _model_list(fetch_json(self, "GET", "/models", short_clock(time_left(end))))
+        models = _model_list(self.fetch_json("GET", "/models", short_clock(time_left(end))))
         if self.kind == "llamacpp" and any(m.context is None for m in models):
             # Older builds list only n_ctx_train; the runtime window is in /props.
             try:
-                props = fetch_json(self, "GET", self.root + "/props", short_clock(time_left(end)))
+                props = self.fetch_json("GET", self.root + "/props", short_clock(time_left(end)))
             except ProviderError:
                 props = None
             settings = props.get("default_generation_settings") if isinstance(props, dict) else None
@@ -338,7 +280,7 @@ class OpenAIAdapter(HTTPAdapter):
 
 
 def map_usage(u, timings=None) -> Usage:
-    """PROTOCOLS 0.3: prompt_tokens includes cached; completion_tokens includes reasoning.
+    """OpenAI's prompt_tokens include the cached ones; completion_tokens include reasoning.
 
     llama.cpp without a usage object still sends `timings` on its last chunk:
     prompt_n (evaluated) + cache_n (reused) is the input, predicted_n the output.
