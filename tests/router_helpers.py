@@ -12,7 +12,7 @@ from rfctl.providers.base import ProviderError, Result, Usage
 
 
 class FakeTime:
-    """router.monotonic / router.sleep: sleeping advances time instantly."""
+    """The routing clock (rfctl.routing.clock): sleeping advances time instantly."""
 
     def __init__(self):
         self.offset = 0.0
@@ -26,10 +26,10 @@ class FakeTime:
         self.offset += seconds
 
     def install(self, monkeypatch) -> FakeTime:
-        from rfctl import router
+        from rfctl.routing import clock
 
-        monkeypatch.setattr(router, "monotonic", self.monotonic)
-        monkeypatch.setattr(router, "sleep", self.sleep)
+        monkeypatch.setattr(clock, "monotonic", self.monotonic)
+        monkeypatch.setattr(clock, "sleep", self.sleep)
         return self
 
 

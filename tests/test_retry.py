@@ -1,4 +1,4 @@
-"""The retry policy (rfctl/retry.py) with a fake clock: what is retried, how
+"""The retry policy (rfctl/routing/retry.py) with a fake clock: what is retried, how
 long each wait is, and when it gives up and moves on."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from rfctl.providers.base import ProviderError, classify_http
-from rfctl.retry import Policy, backoff, fails_over, retryable, retrying
+from rfctl.routing.retry import Policy, backoff, fails_over, retryable, retrying
 
 
 class FakeClock:

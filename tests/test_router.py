@@ -23,7 +23,8 @@ from router_helpers import (
     refused,
 )
 
-from rfctl import router, state
+from rfctl import routing, state
+from rfctl.commands.dry_run import show as dry_run
 from rfctl.errors import ConfigError
 from rfctl.providers.base import ProviderError, Request
 
@@ -66,9 +67,9 @@ def env(tmp_path, monkeypatch):
                 max_tokens=opts.pop("max_tokens", 100),
                 system=opts.pop("system", None),
             )
-            o = router.Options(**opts)
+            o = routing.Options(**opts)
             o.live = on_text is not None
-            return router.run(self.cfg, self.paths, req, o, on_text=on_text)
+            return routing.run(self.cfg, self.paths, req, o, on_text=on_text)
 
     return Env()
 
@@ -262,11 +263,11 @@ def test_no_fallback_tries_only_the_first(env):
 def test_flags_beat_provider_settings_which_beat_defaults(env):
     env.config(THREE.replace('model = "gpt-4o"\n', 'model = "gpt-4o"\ntimeout = 7\nretries = 0\n'))
     s = env.script(a=[http(503), http(503)])
-    env.run(timeout=60.0)
+    env.run()  # no flags: [defaults] timeout is 60
     assert s.calls[0].timeouts.attempt == 7  # provider over defaults
     assert s.providers() == ["a", "b"]  # provider retries = 0
     s = env.script(a=[http(503), http(503)])
-    env.run(timeout=3.0, timeout_explicit=True, retries=1, retries_explicit=True)
+    env.run(timeout=3.0, retries=1)  # --timeout 3 --retries 1
     assert s.calls[0].timeouts.attempt == 3
     assert s.providers() == ["a", "a", "b"]
 
@@ -333,7 +334,7 @@ models = ["qwen3-coder", "phi4"]
 
 def plan(env, **opts):
     req = Request(prompt=opts.pop("prompt", "hello"), max_tokens=opts.pop("max_tokens", 100))
-    return router.plan(env.cfg, env.paths, req, router.Options(**opts))
+    return routing.plan(env.cfg, env.paths, req, routing.Options(**opts))
 
 
 def kept(pl):
@@ -445,9 +446,12 @@ def test_latency_orders_by_recent_p50_and_falls_back_to_priority(env):
 
 
 def test_an_explicit_chain_keeps_its_order_unless_strategy_is_given(env):
-    pl = plan(env, providers=["b", "a"], strategy="cost")
+    env.config(THREE.replace("cooldown = 30", 'cooldown = 30\nstrategy = "cost"'))
+    pl = plan(env, providers=["b", "a"])  # cost from [defaults]: the chain's order stays
     assert [c.name for c in pl.candidates] == ["b", "a"]
-    pl = plan(env, providers=["a", "b"], strategy="cost", strategy_explicit=True)
+    pl = plan(env, providers=["a", "b"])
+    assert [c.name for c in pl.candidates] == ["a", "b"]
+    pl = plan(env, providers=["a", "b"], strategy="cost")  # --strategy cost
     assert [c.name for c in pl.candidates] == ["b", "a"]
 
 
@@ -533,7 +537,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(env, capsys):
     state.start_cooldown(env.paths.state, "b", 30, "connection refused")
     s = env.script()
     req = Request(prompt="hello", max_tokens=100)
-    code = router.dry_run(env.cfg, env.paths, req, router.Options(json=True))
+    code = dry_run(env.cfg, env.paths, req, routing.Options(json=True))
     plan_ = json.loads(capsys.readouterr().out)
     assert code == 0 and s.calls == []
     assert [c["provider"] for c in plan_["candidates"]] == ["a", "c"]
@@ -547,7 +551,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(env, capsys):
 def test_dry_run_does_not_rotate_round_robin(env, capsys):
     req = Request(prompt="hello", max_tokens=100)
     for _ in range(2):
-        router.dry_run(env.cfg, env.paths, req, router.Options(strategy="round-robin", json=True))
+        dry_run(env.cfg, env.paths, req, routing.Options(strategy="round-robin", json=True))
         assert json.loads(capsys.readouterr().out)["candidates"][0]["provider"] == "a"
 
 
@@ -601,7 +605,7 @@ def test_a_per_provider_zero_is_a_value_not_the_default(env):
     a = env.cfg.providers["a"]
     env.cfg.providers["a"] = replace(a, retries=0, stall_timeout=0.0, connect_timeout=0.0)
     s = env.script(a=[http(503)])
-    out = env.run(retries=2)
+    out = env.run()  # [defaults] retries = 2
     assert out.provider.name == "b"
     assert s.providers() == ["a", "b"]  # retries = 0 on a: no second attempt
     t = s.calls[0].timeouts
@@ -628,5 +632,5 @@ def test_dry_run_bounds_the_prompt_once(env, monkeypatch, capsys):
     bounds = []
     real_bound = tokens.upper_bound
     monkeypatch.setattr(tokens, "upper_bound", lambda t: bounds.append(t) or real_bound(t))
-    assert router.dry_run(env.cfg, env.paths, Request("hi", max_tokens=10), router.Options()) == 0
+    assert dry_run(env.cfg, env.paths, Request("hi", max_tokens=10), routing.Options()) == 0
     assert bounds.count("hi") == 1

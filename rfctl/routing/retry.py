@@ -1,6 +1,6 @@
 """Retry policy for one candidate provider, built from tenacity pieces.
 
-What is retried (PROTOCOLS.md 0.4, DESIGN.md "Routing" 3):
+What is retried:
 - transient failures only: connection resets, 408, 409, 429, 5xx, 529;
 - `x-should-retry: false` forbids a retry, `x-should-retry: true` allows one
   on a status we would not retry on our own, except the never-list below;
@@ -15,12 +15,12 @@ What is retried (PROTOCOLS.md 0.4, DESIGN.md "Routing" 3):
 How long to wait: the server's `retry-after-ms`, else `Retry-After` (seconds
 or an HTTP date; parsed by the adapters into ProviderError.retry_after), up
 to `max_retry_after`; a server asking for longer is not retried at all (the
-router moves on and cools the provider down for that long). Otherwise
+walk moves on and cools the provider down for that long). Otherwise
 exponential backoff min(base * 2**n, max_backoff) times a jitter factor in
 (0.75, 1.0], as the official SDKs do.
 
 When to stop: after `retries` retries, or when the next wait would not end
-before the deadline, in which case the router moves on at once rather than
+before the deadline, in which case the walk moves on at once rather than
 sleeping into a deadline it cannot meet.
 
 Each piece is a small tenacity stop/wait/retry object, so they compose with
@@ -32,7 +32,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 from tenacity.retry import retry_base
@@ -40,20 +39,14 @@ from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from rfctl.providers.base import ProviderError
+from rfctl.settings import Policy
 
-# DESIGN.md: statuses that are never retried, whatever the server says.
+__all__ = ["Policy", "backoff", "fails_over", "is_refused", "retryable", "retrying"]
+
+# Statuses that are about the request itself: never retried, whatever the server says.
 NEVER_STATUS = frozenset({400, 401, 403, 404, 413, 422})
 # Kinds that are about the request or the account, not the server's load.
 NEVER_KINDS = frozenset({"quota", "auth", "not_found", "context", "refusal"})
-
-
-@dataclass
-class Policy:
-    retries: int = 2  # retries after the first attempt
-    base: float = 0.5  # first backoff, seconds
-    max_backoff: float = 8.0
-    max_retry_after: float = 60.0  # longest server-asked wait we honour
-    jitter: tuple[float, float] = (0.75, 1.0)
 
 
 # ---------------------------------------------------------------- classification
