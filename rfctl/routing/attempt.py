@@ -87,3 +87,16 @@ def adapter_for(p, make):
     if adapter is None:
         adapter = cache[key] = make(p)
     return adapter
+
+
+def forget_adapters() -> None:
+    """Drop this thread's adapters (and their pooled connections), as a new
+    process would start: for in-process runs that stand for separate
+    invocations."""
+    cache = getattr(_adapters, "by_provider", None)
+    if cache:
+        for adapter in cache.values():
+            close = getattr(getattr(adapter, "session", None), "close", None)
+            if close is not None:
+                close()
+        cache.clear()

@@ -35,7 +35,6 @@ from rfctl import settings
 from rfctl.config import Config, Paths, ProviderConfig
 from rfctl.errors import ConfigError, Exit, RfctlError
 from rfctl.providers.base import Request
-from rfctl.routing import budget, strategies
 from rfctl.routing.candidates import EXACT_FOR_COST_ABOVE, Candidate, LazyRegistry, Plan
 from rfctl.settings import Options
 from rfctl.tokens import PromptTokens
@@ -184,10 +183,17 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
         else:
             pl.error = RfctlError(_nothing_left(opts, pl.dropped), Exit.UNAVAILABLE)
         return pl
-    kept = strategies.order(
-        kept, pl.strategy, paths=paths, toks=toks, max_tokens=req.max_tokens, dry=dry
-    )
-    ready = budget.apply(cfg, paths, opts, pl, _cooldowns(pl, paths, kept))
+    if pl.strategy != "priority":  # priority keeps the chain's order: nothing to load
+        from rfctl.routing import strategies
+
+        kept = strategies.order(
+            kept, pl.strategy, paths=paths, toks=toks, max_tokens=req.max_tokens, dry=dry
+        )
+    ready = _cooldowns(pl, paths, kept)
+    if opts.max_cost is not None or cfg.budget_daily_usd is not None:
+        from rfctl.routing import budget
+
+        ready = budget.apply(cfg, paths, opts, pl, ready)
     if pl.error is not None:
         return pl
     if not opts.fallback:

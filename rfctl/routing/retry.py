@@ -23,8 +23,11 @@ When to stop: after `retries` retries, or when the next wait would not end
 before the deadline, in which case the walk moves on at once rather than
 sleeping into a deadline it cannot meet.
 
-Each piece is a small tenacity stop/wait/retry object, so they compose with
-tenacity's own (`|`, `+`) and are unit-tested one by one with a fake clock.
+Each piece is a small callable of tenacity's retry state, the form tenacity
+takes for a stop, wait or retry condition, so they compose with tenacity's
+own (stop_any, wait_combine, ...). tenacity itself is imported only when
+retrying() builds a policy: a call whose first attempt succeeds never loads
+it, and the classification below is usable without it.
 """
 
 from __future__ import annotations
@@ -32,14 +35,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-
-from tenacity import RetryCallState, Retrying, stop_after_attempt
-from tenacity.retry import retry_base
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
+from typing import TYPE_CHECKING
 
 from rfctl.providers.base import ProviderError
 from rfctl.settings import Policy
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
 
 __all__ = ["Policy", "backoff", "fails_over", "is_refused", "retryable", "retrying"]
 
@@ -103,13 +105,13 @@ def _exception(rs: RetryCallState) -> BaseException | None:
     return rs.outcome.exception() if rs.outcome is not None and rs.outcome.failed else None
 
 
-class retry_if_retryable(retry_base):
+class retry_if_retryable:
     def __call__(self, rs: RetryCallState) -> bool:
         e = _exception(rs)
         return e is not None and retryable(e)
 
 
-class wait_policy(wait_base):
+class wait_policy:
     """The server's delay when it gave one, else jittered exponential backoff.
 
     The value for an attempt is computed once and remembered on the call
@@ -131,7 +133,7 @@ class wait_policy(wait_base):
         return value
 
 
-class stop_if_server_asks_too_long(stop_base):
+class stop_if_server_asks_too_long:
     """The server wants more than we honour: give up on this provider."""
 
     def __init__(self, cap: float):
@@ -142,7 +144,7 @@ class stop_if_server_asks_too_long(stop_base):
         return asked is not None and asked > self.cap
 
 
-class stop_before_deadline(stop_base):
+class stop_before_deadline:
     """The next wait would not end before the deadline: move on now."""
 
     def __init__(
@@ -169,11 +171,13 @@ def retrying(
 ) -> Retrying:
     """A tenacity Retrying for one candidate. The last failure is re-raised
     when it gives up, so the caller sees the real ProviderError."""
+    from tenacity import Retrying, stop_after_attempt, stop_any
+
     wait = wait_policy(policy, rand)
-    stop = (
-        stop_after_attempt(policy.retries + 1)
-        | stop_if_server_asks_too_long(policy.max_retry_after)
-        | stop_before_deadline(deadline, wait, clock)
+    stop = stop_any(
+        stop_after_attempt(policy.retries + 1),
+        stop_if_server_asks_too_long(policy.max_retry_after),
+        stop_before_deadline(deadline, wait, clock),
     )
     return Retrying(
         stop=stop,

@@ -30,7 +30,7 @@ from rfctl import console, ledger, settings
 from rfctl.config import Config, Paths
 from rfctl.ledger import Attempt
 from rfctl.providers.base import OnText, ProviderError, Request, Result
-from rfctl.routing import attempt, clock, cooldown, verdict
+from rfctl.routing import attempt, clock, verdict
 from rfctl.routing.candidates import Candidate, Plan
 from rfctl.routing.outcome import Outcome
 from rfctl.settings import Options, Policy
@@ -124,6 +124,7 @@ class Walk:
 
     def _cool(self, c: Candidate, e: ProviderError, mine: list[Attempt], pol: Policy) -> str:
         from rfctl import state
+        from rfctl.routing import cooldown
 
         cd = cooldown.decide(
             e,
@@ -143,24 +144,33 @@ class Walk:
     def candidate(self, c: Candidate, pol: Policy) -> Result:
         """Attempts on one provider under the retry policy; raises the last failure."""
         from rfctl.providers import make_adapter
-        from rfctl.routing.retry import retrying
 
         adapter = attempt.adapter_for(c.provider, make_adapter)
         r = replace(self.req, model=c.model, stream=True)  # TTFT and stall bounds need a stream
+
+        try:
+            return self.once(c, adapter, r)  # most calls end here, with no retry machinery
+        except ProviderError as e:
+            first = e
+
+        from rfctl.routing.retry import retrying
 
         def before_sleep(rs) -> None:
             wait = rs.upcoming_sleep if rs.next_action is None else rs.next_action.sleep
             self.pending_wait = wait
             self._trace(self.outcome.attempts[-1], f"retry in {wait:.2f} s")
 
-        for tenacity_attempt in retrying(
+        tries = retrying(
             pol,
             deadline=self.deadline,
             clock=clock.monotonic,
             sleep=clock.sleep,
             before_sleep=before_sleep,
-        ):
+        )
+        for n, tenacity_attempt in enumerate(tries):
             with tenacity_attempt:
+                if n == 0:
+                    raise first  # the attempt already made: the policy counts it
                 return self.once(c, adapter, r)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
