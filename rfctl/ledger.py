@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from rfctl.config import ProviderConfig
     from rfctl.providers.base import Result, Usage
     from rfctl.tokens import PromptTokens
 
@@ -46,6 +47,28 @@ class Attempt:
         if self.wait_ms:
             out["wait_ms"] = round(self.wait_ms, 1)
         return out
+
+
+def settle(
+    result: Result,
+    provider: ProviderConfig,
+    *,
+    sent: str | None,
+    planned,
+    registry,
+    prompt: PromptTokens,
+) -> tuple[str | None, float | None]:
+    """The model that answered and what the answer cost. Fills in the usage
+    the provider did not report. A cloud answer is priced as the model the
+    provider says it used (a snapshot of the one asked for may differ in
+    price); a local one as planned (free)."""
+    model = result.model or sent or provider.model
+    fill_usage(result.usage, result.text, model, prompt)
+    entry = registry().resolve(model) if model and not provider.local else planned
+    if entry is None:
+        entry = planned
+    free = provider.local or bool(getattr(entry, "free", False))
+    return model, price(result.usage, entry, free=free, provider=provider.name, model=model)
 
 
 def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens) -> None:

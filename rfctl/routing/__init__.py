@@ -37,5 +37,5 @@ def run(
     if pl.error is not None:
         outcome.error = pl.error
         return outcome
-    Walk(cfg, paths, req, opts, on_text, outcome, start, pl).run(pl)
+    Walk(cfg, paths, req, opts, on_text, outcome, start, pl).run()
     return outcome

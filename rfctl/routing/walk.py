@@ -59,6 +59,7 @@ class Walk:
         start: float,
         pl: Plan,
     ):
+        self.plan = pl
         self.cfg, self.paths, self.req, self.opts = cfg, paths, req, opts
         self.outcome = outcome
         self.deadline_s = settings.deadline(cfg, opts)
@@ -74,9 +75,10 @@ class Walk:
 
     # ------------------------------------------------------------ the loop
 
-    def run(self, pl: Plan) -> None:
+    def run(self) -> None:
         from rfctl import state
 
+        pl = self.plan
         too_small: list[tuple[object, str, int | None]] = []  # context overflows
         skipped_deadline: list[str] = []
         for i, c in enumerate(pl.candidates):
@@ -197,13 +199,9 @@ class Walk:
                 raise _Cut(e, self.live.chars)
             raise e
         result = tried.result
-        model = result.model or r.model or c.provider.model
-        ledger.fill_usage(result.usage, result.text, model, self.toks)
-        entry = self.reg().resolve(model) if model and not c.provider.local else c.entry
-        if entry is None:
-            entry = c.entry
-        free = c.provider.local or bool(getattr(entry, "free", False))
-        cost = ledger.price(result.usage, entry, free=free, provider=c.name, model=model)
+        model, cost = ledger.settle(
+            result, c.provider, sent=r.model, planned=c.entry, registry=self.reg, prompt=self.toks
+        )
         a = ledger.success(
             c.name, c.provider.kind, result, model=model, number=n, wait_s=wait, cost=cost
         )
