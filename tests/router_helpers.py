@@ -110,10 +110,11 @@ def refused(port: int = 9) -> ProviderError:
     )
 
 
-def http(status: int, message: str = "error", **kw) -> ProviderError:
+def http(status: int, message: str = "error", etype=None, code=None, headers=None) -> ProviderError:
+    """The failure an adapter raises for this HTTP error response."""
     from rfctl.providers.base import classify_http
 
-    return classify_http(status, message, kw.get("etype"), kw.get("code"), kw.get("headers", {}))
+    return classify_http(status, message, etype, code, headers or {})
 
 
 def load_config(text: str, tmp_path: Path) -> config.Config:

@@ -634,67 +634,7 @@ def test_dry_run_bounds_the_prompt_once(env, monkeypatch, capsys):
     assert bounds.count("hi") == 1
 
 
-# ---------------------------------------------------------------- the pure decisions
-
-
-def _attempts(*statuses):
-    from rfctl.ledger import Attempt
-
-    return [Attempt("a", "openai", "m", "error", 1.0, http_status=s) for s in statuses]
-
-
-@pytest.mark.parametrize(
-    "error, statuses, probe, out_of_time, expect",
-    [
-        (refused(), [None], False, False, (30, "connect")),
-        (ProviderError("timeout", "no response in 1 s", transient=True), [None], False, False,
-         (30, "no response: no response in 1 s")),
-        (ProviderError("timeout", "no response in 1 s", transient=True), [None], False, True, None),
-        (ProviderError("timeout", "stalled", transient=True, accepted=True), [None], False, False,
-         None),
-        (http(503), [503, 503, 503], False, False, (30, "3 server errors in a row")),
-        (http(503), [429, 503], False, False, None),
-        (http(429), [429], True, False, (30, "http 429")),
-        (http(503, headers={"retry-after": "300"}), [503], False, False,
-         (300, "asked to retry after 300 s")),
-        (http(401, "bad key"), [401], True, False, None),
-    ],
-    ids=["refused", "never-answered", "out-of-time", "accepted-then-silent", "5xx-in-a-row",
-         "one-5xx", "failed-probe", "retry-after-beyond-cap", "not-transient"],
-)  # fmt: skip
-def test_which_failures_start_a_cooldown(error, statuses, probe, out_of_time, expect):
-    from rfctl.routing import cooldown
-    from rfctl.settings import Policy
-
-    got = cooldown.decide(
-        error, _attempts(*statuses), Policy(), default_s=30, probe=probe, out_of_time=out_of_time
-    )
-    if expect is None:
-        assert got is None
-    else:
-        assert got.seconds == pytest.approx(expect[0], abs=1) and expect[1] in got.reason
-
-
-@pytest.mark.parametrize(
-    "failures, skipped, code, message",
-    [
-        ([("a", http(503))], [], 75, "a: http 503"),
-        ([("a", http(503)), ("b", refused())], [], 69, "no provider could answer: a: http 503"),
-        ([("a", http(400, "prompt is too long: 300000 tokens > 200000 maximum"))], [], 65, "a:"),
-        ([("a", http(400, "prompt is too long: 300000 tokens > 200000 maximum"))], ["b"], 69,
-         "no provider could answer: a: http 400"),
-        ([], [], 75, "deadline of 4 s reached"),
-        ([("a", http(503)), ("a", http(401, "bad key"))], [], 69, "a: http 401"),
-    ],
-    ids=["transient", "refused-is-not", "all-context", "context-then-deadline", "nothing-tried",
-         "last-failure-per-provider"],
-)  # fmt: skip
-def test_how_a_call_without_an_answer_ends(failures, skipped, code, message):
-    from rfctl.routing import verdict
-
-    err = verdict.exhausted(failures, skipped, 4.0)
-    assert int(err.code) == code
-    assert err.message.startswith(message)
+# ---------------------------------------------------------------- which setting wins
 
 
 def test_precedence_is_flag_then_provider_then_defaults(env):

@@ -406,7 +406,7 @@ def test_round_robin_rotates_across_separate_invocations(servers, world):
 
 
 def test_a_503_that_asks_not_to_be_retried_is_not_retried_but_exits_75(servers, world):
-    """x-should-retry: false stops the retry (retry.py) without making the
+    """x-should-retry: false stops the retry (rfctl/routing/retry.py) without making the
     503 permanent: the call still fails as temporary (75), not as 69."""
     a = servers(default=Status(503, "busy", headers={"x-should-retry": "false"}))
     world.configure(("a", a, "gpt-4o"))
