@@ -95,9 +95,30 @@ def _chain(cfg: Config, opts: Options) -> list[ProviderConfig]:
     return chain
 
 
+def _lacks_capability(c: Candidate, capability: str | None) -> str | None:
+    """Why c cannot be used for --capability, or None when it can."""
+    if not capability:
+        return None
+    if c.entry is None:
+        return f"capabilities unknown: {c.model or 'its model'} is not in the registry"
+    if not c.entry.has(capability):
+        return f"{c.entry.id} lacks capability {capability}"
+    return None
+
+
+def _too_long(c: Candidate, toks: PromptTokens, max_tokens: int | None) -> str | None:
+    """Why the prompt plus max_tokens does not fit c's window, or None. The
+    byte bound is tried first: a prompt that fits by it is never tokenized."""
+    ctx = c.context
+    out = max_tokens or 0
+    if not ctx or toks.bound + out <= ctx or toks.exact(c.model) + out <= ctx:
+        return None
+    return f"prompt ~{toks.exact(c.model)} tokens + max_tokens {out} exceeds its context window ({ctx})"
+
+
 def _filter(pl: Plan, chain: list[ProviderConfig], opts: Options) -> tuple[list[Candidate], int]:
-    """Model choice, keys, capability and context: (kept, context drops)."""
-    toks, max_tokens = pl.toks, pl.max_tokens
+    """Keys, model choice, capability and context: (kept, how many dropped
+    for their context window)."""
     kept: list[Candidate] = []
     context_drops = 0
     for p in chain:
@@ -109,24 +130,13 @@ def _filter(pl: Plan, chain: list[ProviderConfig], opts: Options) -> tuple[list[
             pl.drop(c, c.why)
             continue
         c.free = p.local or bool(getattr(c.entry, "free", False))
-        if opts.capability:
-            if c.entry is None:
-                pl.drop(c, f"capabilities unknown: {c.model or 'its model'} is not in the registry")
-                continue
-            if not c.entry.has(opts.capability):
-                pl.drop(c, f"{c.entry.id} lacks capability {opts.capability}")
-                continue
-        ctx = c.context
-        if ctx:
-            out = max_tokens or 0
-            if toks.bound + out > ctx and toks.exact(c.model) + out > ctx:
-                context_drops += 1
-                pl.drop(
-                    c,
-                    f"prompt ~{toks.exact(c.model)} tokens + max_tokens {out} "
-                    f"exceeds its context window ({ctx})",
-                )
-                continue
+        why = _lacks_capability(c, opts.capability)
+        if why is None:
+            why = _too_long(c, pl.toks, pl.max_tokens)
+            context_drops += why is not None
+        if why is not None:
+            pl.drop(c, why)
+            continue
         kept.append(c)
     return kept, context_drops
 
