@@ -46,7 +46,8 @@ class Line:
 
 
 def parse_line(line: str, number: int, defaults) -> Line:
-    """One input line: a JSON string (the prompt) or an object (DESIGN.md).
+    """One input line: a JSON string (the prompt) or an object with the
+    fields in _FIELDS (prompt required; the rest override the flags).
 
     Never raises for what the line says: a bad line is a Line with `error`."""
 
@@ -254,16 +255,14 @@ def _lines():
 
 
 def run_batch(args, cfg, paths) -> int:
-    from rfctl import router
-    from rfctl.commands.generate import _request as base_request
-    from rfctl.commands.generate import options, result_record
-    from rfctl.router import Outcome
+    from rfctl import routing, settings
+    from rfctl.routing import Outcome, result_record
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     lines = _lines()
-    defaults = base_request(args, cfg, "-")
-    base_opts = options(args, cfg)
+    defaults = settings.request(args, cfg, "-")
+    base_opts = settings.options(args)
     # Set on Ctrl-C: attempts still in flight end without cooldowns or state
     # writes (what they see next is the user's doing, not the provider's).
     base_opts.cancel = threading.Event()
@@ -272,7 +271,7 @@ def run_batch(args, cfg, paths) -> int:
         line = parse_line(text, number, defaults)
         if line.error is not None:
             return result_record(
-                Outcome(router.new_request_id(), error=line.error), line.id, line.metadata
+                Outcome(routing.new_request_id(), error=line.error), line.id, line.metadata
             )
         opts = _copy(base_opts)
         if line.provider:
@@ -280,9 +279,9 @@ def run_batch(args, cfg, paths) -> int:
         if line.request.model:
             opts.model = line.request.model
         try:
-            outcome = router.run(cfg, paths, line.request, opts)
+            outcome = routing.run(cfg, paths, line.request, opts)
         except RfctlError as e:  # e.g. a line naming an unknown provider: that line fails
-            outcome = Outcome(router.new_request_id(), error=e)
+            outcome = Outcome(routing.new_request_id(), error=e)
         return result_record(outcome, line.id, line.metadata)
 
     failed = 0
@@ -317,9 +316,9 @@ def run_batch(args, cfg, paths) -> int:
         raise
     pool.shutdown()
     if args.output:
-        from rfctl.commands.generate import _write_output
+        from rfctl.output import write_file
 
-        _write_output(args.output, "".join(kept))
+        write_file(args.output, "".join(kept))
     return Exit.PARTIAL if failed else 0
 
 

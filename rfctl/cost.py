@@ -14,7 +14,6 @@ None, which the log writes as null: never a silent 0.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the registry is not imported at run time by this module
@@ -61,17 +60,11 @@ def estimate_cost(
     return (max(input_tokens, 0) * prices.input + max(max_output_tokens, 0) * prices.output) / PER
 
 
-_warned_models: set[str] = set()
-
-
 def warn_unpriced(provider: str, model: str | None) -> None:
     """One warning per model per process: its cost is logged as null."""
-    key = f"{provider}/{model}"
-    if key in _warned_models:
-        return
-    _warned_models.add(key)
-    print(
-        f"rfctl: warning: no price known for {model or 'the model'} on {provider}: "
-        "cost_usd logged as null (add prices in models.yaml)",
-        file=sys.stderr,
+    from rfctl import console
+
+    console.warn_once(
+        f"no price known for {model or 'the model'} on {provider}: "
+        "cost_usd logged as null (add prices in models.yaml)"
     )

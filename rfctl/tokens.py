@@ -19,13 +19,14 @@ when an estimate is actually needed.
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from pathlib import Path
 
 _lock = threading.Lock()
 _encodings: dict[str, object] = {}
 _warned = False
+# Chat templates add a few tokens per message around the text.
+TEMPLATE_TOKENS = 16
 
 # OpenAI's older models use cl100k_base; everything newer (gpt-4o, gpt-4.1,
 # gpt-4.5, gpt-5, o-series) uses o200k_base, which is also our approximation
@@ -40,6 +41,25 @@ def upper_bound(text: str) -> int:
     add a few per message; callers add their own margin). Free to compute:
     a short prompt that fits by this bound needs no tokenizer at all."""
     return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+class PromptTokens:
+    """A prompt's size in tokens: a free upper bound, a tiktoken estimate on
+    demand (once per encoding), template tokens included."""
+
+    def __init__(self, prompt: str, system: str | None = None):
+        self.text = f"{system}\n{prompt}" if system else prompt
+        self.bound = upper_bound(self.text) + TEMPLATE_TOKENS
+        self._exact: dict[str, int] = {}
+
+    def exact(self, model: str | None) -> int:
+        enc = encoding_name(model)
+        if enc not in self._exact:
+            self._exact[enc] = estimate(self.text, model) + TEMPLATE_TOKENS
+        return self._exact[enc]
+
+    def best_known(self) -> int | None:
+        return min(self._exact.values()) if self._exact else None
 
 
 def encoding_name(model: str | None) -> str:
@@ -170,10 +190,10 @@ def _spec_from_local(name: str, ctor) -> dict | None:
 
 def _give_up(name: str, reason: str):
     global _warned
+    # One warning per process, whichever encoding failed first.
     if not _warned:
         _warned = True
-        print(
-            f"rfctl: warning: token estimates are rough: cannot load {name} ({reason})",
-            file=sys.stderr,
-        )
+        from rfctl import console
+
+        console.warn(f"token estimates are rough: cannot load {name} ({reason})")
     return None

@@ -12,7 +12,7 @@ from rfctl.providers.base import ProviderError, Result, Usage
 
 
 class FakeTime:
-    """router.monotonic / router.sleep: sleeping advances time instantly."""
+    """The routing clock (rfctl.routing.clock): sleeping advances time instantly."""
 
     def __init__(self):
         self.offset = 0.0
@@ -26,10 +26,10 @@ class FakeTime:
         self.offset += seconds
 
     def install(self, monkeypatch) -> FakeTime:
-        from rfctl import router
+        from rfctl.routing import clock
 
-        monkeypatch.setattr(router, "monotonic", self.monotonic)
-        monkeypatch.setattr(router, "sleep", self.sleep)
+        monkeypatch.setattr(clock, "monotonic", self.monotonic)
+        monkeypatch.setattr(clock, "sleep", self.sleep)
         return self
 
 
@@ -110,10 +110,11 @@ def refused(port: int = 9) -> ProviderError:
     )
 
 
-def http(status: int, message: str = "error", **kw) -> ProviderError:
+def http(status: int, message: str = "error", etype=None, code=None, headers=None) -> ProviderError:
+    """The failure an adapter raises for this HTTP error response."""
     from rfctl.providers.base import classify_http
 
-    return classify_http(status, message, kw.get("etype"), kw.get("code"), kw.get("headers", {}))
+    return classify_http(status, message, etype, code, headers or {})
 
 
 def load_config(text: str, tmp_path: Path) -> config.Config:

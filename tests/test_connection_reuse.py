@@ -7,9 +7,10 @@ import json
 
 from faults import FaultServer
 
-from rfctl import config, router
+from rfctl import config
 from rfctl.providers import make_adapter
 from rfctl.providers.base import Request, Timeouts
+from rfctl.routing.attempt import adapter_for
 
 
 def provider(url: str) -> config.ProviderConfig:
@@ -45,10 +46,10 @@ def test_a_jsonl_batch_reuses_the_connection(rfctl, write_config):
         assert srv.connections == 1
 
 
-def test_the_router_keeps_one_adapter_per_provider(tmp_path):
+def test_routing_keeps_one_adapter_per_provider(tmp_path):
     p = provider("http://127.0.0.1:9/v1")
-    first = router._adapter(p, make_adapter)
-    assert router._adapter(p, make_adapter) is first
+    first = adapter_for(p, make_adapter)
+    assert adapter_for(p, make_adapter) is first
 
 
 def test_a_kept_alive_connection_the_server_drops_is_not_a_failure():

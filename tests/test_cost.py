@@ -91,6 +91,9 @@ def test_estimate_is_the_worst_case_full_input_price_and_every_output_token():
 
 
 def test_an_unpriced_model_warns_once(capsys):
+    from rfctl import console
+
+    console.reset()  # once per process: forget earlier tests' warnings
     warn_unpriced("openai", "ft:gpt-4.1-mini:acme::x1")
     warn_unpriced("openai", "ft:gpt-4.1-mini:acme::x1")
     err = capsys.readouterr().err

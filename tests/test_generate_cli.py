@@ -89,7 +89,7 @@ def test_failed_call_leaves_no_output_file(rfctl, write_config, tmp_path):
     write_config(f'[providers.down]\nkind = "llamacpp"\nbase_url = "http://127.0.0.1:{port}/v1"\n')
     target = tmp_path / "answer.txt"
     run = rfctl("generate", "-p", "down", "-o", str(target), "--retries", "0", input="hi")
-    assert run.code == 69  # connection refused: DESIGN.md counts it as not transient
+    assert run.code == 69  # a refused connection counts as not transient
     assert not target.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["config.toml"]
 

@@ -1,5 +1,7 @@
-"""The retry policy (rfctl/retry.py) with a fake clock: what is retried, how
-long each wait is, and when it gives up and moves on."""
+"""The retry policy (rfctl/routing/retry.py) with a fake clock: what is retried, how
+long each wait is, and when it gives up and moves on; then what failures lead
+to: a cooldown (rfctl/routing/cooldown.py) and the exit code
+(rfctl/routing/verdict.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from router_helpers import http, refused
 
-from rfctl.providers.base import ProviderError, classify_http
-from rfctl.retry import Policy, backoff, fails_over, retryable, retrying
+from rfctl.providers.base import ProviderError
+from rfctl.routing.retry import Policy, backoff, fails_over, retryable, retrying
 
 
 class FakeClock:
@@ -23,10 +26,6 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
-
-
-def http(status, message="error", etype=None, code=None, headers=None):
-    return classify_http(status, message, etype, code, headers or {})
 
 
 def run(policy, outcomes, deadline=None, clock=None, rand=lambda: 0.5):
@@ -177,3 +176,66 @@ def test_x_should_retry_false_does_not_make_a_503_permanent():
     e = http(503, headers={"x-should-retry": "false"})
     assert e.transient  # still "try again later" for the exit code
     assert not retryable(e)  # but not now, on this provider
+
+
+# ---------------------------------------------------------------- what failures lead to
+
+
+def _attempts(*statuses):
+    from rfctl.ledger import Attempt
+
+    return [Attempt("a", "openai", "m", "error", 1.0, http_status=s) for s in statuses]
+
+
+@pytest.mark.parametrize(
+    "error, statuses, probe, out_of_time, expect",
+    [
+        (refused(), [None], False, False, (30, "connect")),
+        (ProviderError("timeout", "no response in 1 s", transient=True), [None], False, False,
+         (30, "no response: no response in 1 s")),
+        (ProviderError("timeout", "no response in 1 s", transient=True), [None], False, True, None),
+        (ProviderError("timeout", "stalled", transient=True, accepted=True), [None], False, False,
+         None),
+        (http(503), [503, 503, 503], False, False, (30, "3 server errors in a row")),
+        (http(503), [429, 503], False, False, None),
+        (http(429), [429], True, False, (30, "http 429")),
+        (http(503, headers={"retry-after": "300"}), [503], False, False,
+         (300, "asked to retry after 300 s")),
+        (http(401, "bad key"), [401], True, False, None),
+    ],
+    ids=["refused", "never-answered", "out-of-time", "accepted-then-silent", "5xx-in-a-row",
+         "one-5xx", "failed-probe", "retry-after-beyond-cap", "not-transient"],
+)  # fmt: skip
+def test_which_failures_start_a_cooldown(error, statuses, probe, out_of_time, expect):
+    from rfctl.routing import cooldown
+    from rfctl.settings import Policy
+
+    got = cooldown.decide(
+        error, _attempts(*statuses), Policy(), default_s=30, probe=probe, out_of_time=out_of_time
+    )
+    if expect is None:
+        assert got is None
+    else:
+        assert got.seconds == pytest.approx(expect[0], abs=1) and expect[1] in got.reason
+
+
+@pytest.mark.parametrize(
+    "failures, skipped, code, message",
+    [
+        ([("a", http(503))], [], 75, "a: http 503"),
+        ([("a", http(503)), ("b", refused())], [], 69, "no provider could answer: a: http 503"),
+        ([("a", http(400, "prompt is too long: 300000 tokens > 200000 maximum"))], [], 65, "a:"),
+        ([("a", http(400, "prompt is too long: 300000 tokens > 200000 maximum"))], ["b"], 69,
+         "no provider could answer: a: http 400"),
+        ([], [], 75, "deadline of 4 s reached"),
+        ([("a", http(503)), ("a", http(401, "bad key"))], [], 69, "a: http 401"),
+    ],
+    ids=["transient", "refused-is-not", "all-context", "context-then-deadline", "nothing-tried",
+         "last-failure-per-provider"],
+)  # fmt: skip
+def test_how_a_call_without_an_answer_ends(failures, skipped, code, message):
+    from rfctl.routing import verdict
+
+    err = verdict.exhausted(failures, skipped, 4.0)
+    assert int(err.code) == code
+    assert err.message.startswith(message)

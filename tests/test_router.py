@@ -23,7 +23,8 @@ from router_helpers import (
     refused,
 )
 
-from rfctl import router, state
+from rfctl import routing, state
+from rfctl.commands.dry_run import show as dry_run
 from rfctl.errors import ConfigError
 from rfctl.providers.base import ProviderError, Request
 
@@ -66,9 +67,9 @@ def env(tmp_path, monkeypatch):
                 max_tokens=opts.pop("max_tokens", 100),
                 system=opts.pop("system", None),
             )
-            o = router.Options(**opts)
+            o = routing.Options(**opts)
             o.live = on_text is not None
-            return router.run(self.cfg, self.paths, req, o, on_text=on_text)
+            return routing.run(self.cfg, self.paths, req, o, on_text=on_text)
 
     return Env()
 
@@ -93,12 +94,17 @@ def test_503_forever_falls_back_after_the_retries_and_cools_the_provider_down(en
     assert "server errors in a row" in state.cooldown_entries(env.paths.state)["a"].reason
 
 
-def test_a_refused_connection_falls_back_at_once_and_cools_down(env):
-    s = env.script(a=[refused()])
-    out = env.run()
+@pytest.mark.parametrize(
+    "fault",
+    [refused(), ProviderError("timeout", "no response in time", transient=True)],
+    ids=["refused", "silent"],
+)
+def test_a_provider_that_is_down_or_silent_falls_back_at_once_and_cools_down(env, fault):
+    s = env.script(a=[fault])
+    out = env.run(retries=3)
     assert out.ok and out.provider.name == "b"
-    assert s.providers() == ["a", "b"]
-    assert env.clock.slept == []  # no backoff on a refused connection
+    assert s.providers() == ["a", "b"]  # not asked again
+    assert env.clock.slept == []  # no backoff either
     assert state.cooldowns(env.paths.state)["a"] == pytest.approx(30, abs=1)
 
 
@@ -126,13 +132,6 @@ def test_a_successful_probe_ends_the_cooldown(env):
     out = env.run()
     assert out.ok and s.providers() == ["c"]
     assert "c" not in state.cooldowns(env.paths.state)
-
-
-def test_a_silent_provider_is_not_asked_again(env):
-    s = env.script(a=[ProviderError("timeout", "no response in time", transient=True)])
-    out = env.run(retries=3)
-    assert out.ok and s.providers() == ["a", "b"]
-    assert "a" in state.cooldowns(env.paths.state)
 
 
 def test_a_stream_cut_while_buffering_falls_back_transparently(env):
@@ -216,7 +215,7 @@ def test_exit_69_when_a_failure_was_not_transient_75_when_all_were(env):
 
 
 def test_a_refused_connection_counts_as_not_transient_for_the_exit_code(env):
-    # DESIGN.md: 69 when "at least one failure was not transient: refused, ...".
+    # 69 when at least one failure was not transient, and a refused connection is not.
     # Nothing listens there; retrying later is not what the caller should do.
     env.script(a=[http(503)] * 3, b=[refused()], c=[http(429)] * 3)
     assert env.run().error.code == 69
@@ -262,11 +261,11 @@ def test_no_fallback_tries_only_the_first(env):
 def test_flags_beat_provider_settings_which_beat_defaults(env):
     env.config(THREE.replace('model = "gpt-4o"\n', 'model = "gpt-4o"\ntimeout = 7\nretries = 0\n'))
     s = env.script(a=[http(503), http(503)])
-    env.run(timeout=60.0)
+    env.run()  # no flags: [defaults] timeout is 60
     assert s.calls[0].timeouts.attempt == 7  # provider over defaults
     assert s.providers() == ["a", "b"]  # provider retries = 0
     s = env.script(a=[http(503), http(503)])
-    env.run(timeout=3.0, timeout_explicit=True, retries=1, retries_explicit=True)
+    env.run(timeout=3.0, retries=1)  # --timeout 3 --retries 1
     assert s.calls[0].timeouts.attempt == 3
     assert s.providers() == ["a", "a", "b"]
 
@@ -333,7 +332,7 @@ models = ["qwen3-coder", "phi4"]
 
 def plan(env, **opts):
     req = Request(prompt=opts.pop("prompt", "hello"), max_tokens=opts.pop("max_tokens", 100))
-    return router.plan(env.cfg, env.paths, req, router.Options(**opts))
+    return routing.plan(env.cfg, env.paths, req, routing.Options(**opts))
 
 
 def kept(pl):
@@ -445,9 +444,12 @@ def test_latency_orders_by_recent_p50_and_falls_back_to_priority(env):
 
 
 def test_an_explicit_chain_keeps_its_order_unless_strategy_is_given(env):
-    pl = plan(env, providers=["b", "a"], strategy="cost")
+    env.config(THREE.replace("cooldown = 30", 'cooldown = 30\nstrategy = "cost"'))
+    pl = plan(env, providers=["b", "a"])  # cost from [defaults]: the chain's order stays
     assert [c.name for c in pl.candidates] == ["b", "a"]
-    pl = plan(env, providers=["a", "b"], strategy="cost", strategy_explicit=True)
+    pl = plan(env, providers=["a", "b"])
+    assert [c.name for c in pl.candidates] == ["a", "b"]
+    pl = plan(env, providers=["a", "b"], strategy="cost")  # --strategy cost
     assert [c.name for c in pl.candidates] == ["b", "a"]
 
 
@@ -533,7 +535,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(env, capsys):
     state.start_cooldown(env.paths.state, "b", 30, "connection refused")
     s = env.script()
     req = Request(prompt="hello", max_tokens=100)
-    code = router.dry_run(env.cfg, env.paths, req, router.Options(json=True))
+    code = dry_run(env.cfg, env.paths, req, routing.Options(json=True))
     plan_ = json.loads(capsys.readouterr().out)
     assert code == 0 and s.calls == []
     assert [c["provider"] for c in plan_["candidates"]] == ["a", "c"]
@@ -547,7 +549,7 @@ def test_dry_run_prints_the_plan_and_sends_nothing(env, capsys):
 def test_dry_run_does_not_rotate_round_robin(env, capsys):
     req = Request(prompt="hello", max_tokens=100)
     for _ in range(2):
-        router.dry_run(env.cfg, env.paths, req, router.Options(strategy="round-robin", json=True))
+        dry_run(env.cfg, env.paths, req, routing.Options(strategy="round-robin", json=True))
         assert json.loads(capsys.readouterr().out)["candidates"][0]["provider"] == "a"
 
 
@@ -601,7 +603,7 @@ def test_a_per_provider_zero_is_a_value_not_the_default(env):
     a = env.cfg.providers["a"]
     env.cfg.providers["a"] = replace(a, retries=0, stall_timeout=0.0, connect_timeout=0.0)
     s = env.script(a=[http(503)])
-    out = env.run(retries=2)
+    out = env.run()  # [defaults] retries = 2
     assert out.provider.name == "b"
     assert s.providers() == ["a", "b"]  # retries = 0 on a: no second attempt
     t = s.calls[0].timeouts
@@ -628,5 +630,32 @@ def test_dry_run_bounds_the_prompt_once(env, monkeypatch, capsys):
     bounds = []
     real_bound = tokens.upper_bound
     monkeypatch.setattr(tokens, "upper_bound", lambda t: bounds.append(t) or real_bound(t))
-    assert router.dry_run(env.cfg, env.paths, Request("hi", max_tokens=10), router.Options()) == 0
+    assert dry_run(env.cfg, env.paths, Request("hi", max_tokens=10), routing.Options()) == 0
     assert bounds.count("hi") == 1
+
+
+# ---------------------------------------------------------------- which setting wins
+
+
+def test_precedence_is_flag_then_provider_then_defaults(env):
+    from dataclasses import replace
+
+    from rfctl import settings
+
+    p = env.cfg.providers["a"]
+    tuned = replace(p, timeout=7.0, retries=0, connect_timeout=1.0)
+    t = settings.timeouts(env.cfg, routing.Options(), p, stream=True, deadline_at=0.0)
+    assert (t.attempt, t.connect) == (env.cfg.defaults.timeout, env.cfg.defaults.connect_timeout)
+    t = settings.timeouts(env.cfg, routing.Options(), tuned, stream=True, deadline_at=0.0)
+    assert (t.attempt, t.connect) == (7.0, 1.0)
+    t = settings.timeouts(env.cfg, routing.Options(timeout=3.0), tuned, stream=True, deadline_at=0)
+    assert t.attempt == 3.0
+    assert settings.retry_policy(env.cfg, routing.Options(), tuned, probe=False).retries == 0
+    assert (
+        settings.retry_policy(env.cfg, routing.Options(retries=1), tuned, probe=False).retries == 1
+    )
+    assert (
+        settings.retry_policy(env.cfg, routing.Options(retries=1), tuned, probe=True).retries == 0
+    )
+    assert settings.strategy(env.cfg, routing.Options(providers=["a"])) == "priority"
+    assert settings.strategy(env.cfg, routing.Options(providers=["a"], strategy="cost")) == "cost"

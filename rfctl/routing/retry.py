@@ -1,6 +1,6 @@
 """Retry policy for one candidate provider, built from tenacity pieces.
 
-What is retried (PROTOCOLS.md 0.4, DESIGN.md "Routing" 3):
+What is retried:
 - transient failures only: connection resets, 408, 409, 429, 5xx, 529;
 - `x-should-retry: false` forbids a retry, `x-should-retry: true` allows one
   on a status we would not retry on our own, except the never-list below;
@@ -15,16 +15,19 @@ What is retried (PROTOCOLS.md 0.4, DESIGN.md "Routing" 3):
 How long to wait: the server's `retry-after-ms`, else `Retry-After` (seconds
 or an HTTP date; parsed by the adapters into ProviderError.retry_after), up
 to `max_retry_after`; a server asking for longer is not retried at all (the
-router moves on and cools the provider down for that long). Otherwise
+walk moves on and cools the provider down for that long). Otherwise
 exponential backoff min(base * 2**n, max_backoff) times a jitter factor in
 (0.75, 1.0], as the official SDKs do.
 
 When to stop: after `retries` retries, or when the next wait would not end
-before the deadline, in which case the router moves on at once rather than
+before the deadline, in which case the walk moves on at once rather than
 sleeping into a deadline it cannot meet.
 
-Each piece is a small tenacity stop/wait/retry object, so they compose with
-tenacity's own (`|`, `+`) and are unit-tested one by one with a fake clock.
+Each piece is a small callable of tenacity's retry state, the form tenacity
+takes for a stop, wait or retry condition, so they compose with tenacity's
+own (stop_any, wait_combine, ...). tenacity itself is imported only when
+retrying() builds a policy: a call whose first attempt succeeds never loads
+it, and the classification below is usable without it.
 """
 
 from __future__ import annotations
@@ -32,28 +35,20 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from tenacity import RetryCallState, Retrying, stop_after_attempt
-from tenacity.retry import retry_base
-from tenacity.stop import stop_base
-from tenacity.wait import wait_base
+from typing import TYPE_CHECKING
 
 from rfctl.providers.base import ProviderError
+from rfctl.settings import Policy
 
-# DESIGN.md: statuses that are never retried, whatever the server says.
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
+
+__all__ = ["Policy", "backoff", "fails_over", "is_refused", "retryable", "retrying"]
+
+# Statuses that are about the request itself: never retried, whatever the server says.
 NEVER_STATUS = frozenset({400, 401, 403, 404, 413, 422})
 # Kinds that are about the request or the account, not the server's load.
 NEVER_KINDS = frozenset({"quota", "auth", "not_found", "context", "refusal"})
-
-
-@dataclass
-class Policy:
-    retries: int = 2  # retries after the first attempt
-    base: float = 0.5  # first backoff, seconds
-    max_backoff: float = 8.0
-    max_retry_after: float = 60.0  # longest server-asked wait we honour
-    jitter: tuple[float, float] = (0.75, 1.0)
 
 
 # ---------------------------------------------------------------- classification
@@ -110,13 +105,13 @@ def _exception(rs: RetryCallState) -> BaseException | None:
     return rs.outcome.exception() if rs.outcome is not None and rs.outcome.failed else None
 
 
-class retry_if_retryable(retry_base):
+class retry_if_retryable:
     def __call__(self, rs: RetryCallState) -> bool:
         e = _exception(rs)
         return e is not None and retryable(e)
 
 
-class wait_policy(wait_base):
+class wait_policy:
     """The server's delay when it gave one, else jittered exponential backoff.
 
     The value for an attempt is computed once and remembered on the call
@@ -138,7 +133,7 @@ class wait_policy(wait_base):
         return value
 
 
-class stop_if_server_asks_too_long(stop_base):
+class stop_if_server_asks_too_long:
     """The server wants more than we honour: give up on this provider."""
 
     def __init__(self, cap: float):
@@ -149,7 +144,7 @@ class stop_if_server_asks_too_long(stop_base):
         return asked is not None and asked > self.cap
 
 
-class stop_before_deadline(stop_base):
+class stop_before_deadline:
     """The next wait would not end before the deadline: move on now."""
 
     def __init__(
@@ -176,11 +171,13 @@ def retrying(
 ) -> Retrying:
     """A tenacity Retrying for one candidate. The last failure is re-raised
     when it gives up, so the caller sees the real ProviderError."""
+    from tenacity import Retrying, stop_after_attempt, stop_any
+
     wait = wait_policy(policy, rand)
-    stop = (
-        stop_after_attempt(policy.retries + 1)
-        | stop_if_server_asks_too_long(policy.max_retry_after)
-        | stop_before_deadline(deadline, wait, clock)
+    stop = stop_any(
+        stop_after_attempt(policy.retries + 1),
+        stop_if_server_asks_too_long(policy.max_retry_after),
+        stop_before_deadline(deadline, wait, clock),
     )
     return Retrying(
         stop=stop,

@@ -1,0 +1,102 @@
+"""One adapter call: the cancel check, the live-output relay and the cut it
+implies, and the shield that turns an adapter bug into a failed attempt.
+
+A failure after live text reached the user cannot be hidden by asking
+another provider (that would glue a second answer onto the first), so it is
+marked `cut` and ends the call. A failure of our own output (a closed pipe,
+`rfctl ... | head -1`) is no reason to ask another provider either: it goes
+straight through. An attempt in flight when the user interrupts a batch
+(Ctrl-C) raises KeyboardInterrupt: what it saw is no news about the provider.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from rfctl.providers.base import OnText, ProviderError, Request, Result, Timeouts
+from rfctl.routing import clock
+
+
+@dataclass
+class Tried:
+    result: Result | None
+    error: ProviderError | None
+    latency_ms: float
+    cut: bool = False  # failed after live text was written
+
+
+class Live:
+    """Relays streamed text to the user and counts what went out."""
+
+    def __init__(self, on_text: OnText | None):
+        self.on_text = on_text
+        self.chars = 0
+        self.output_error: BaseException | None = None
+
+    def __call__(self, piece: str) -> None:
+        if self.on_text is not None and piece:
+            try:
+                self.on_text(piece)
+            except BaseException as e:
+                self.output_error = e
+                raise
+            self.chars += len(piece)
+
+
+def check_cancel(cancel: threading.Event | None) -> None:
+    """The user interrupted a batch: nothing is logged, no cooldown starts
+    and no state is written for what this attempt saw."""
+    if cancel is not None and cancel.is_set():
+        raise KeyboardInterrupt
+
+
+def call(
+    adapter, req: Request, t: Timeouts, live: Live | None, cancel: threading.Event | None
+) -> Tried:
+    """Send req once. Never raises a provider failure (Tried.error carries it)."""
+    check_cancel(cancel)
+    t0 = clock.monotonic()
+    try:
+        result = adapter.generate(req, t, live)
+    except ProviderError as e:
+        error = e
+    except Exception as e:  # an adapter bug must not become a traceback
+        if live is not None and e is live.output_error:
+            raise
+        error = ProviderError("internal", f"{type(e).__name__}: {e}", transient=False)
+    else:
+        check_cancel(cancel)
+        return Tried(result, None, result.latency_ms)
+    check_cancel(cancel)
+    latency = (clock.monotonic() - t0) * 1000.0
+    return Tried(None, error, latency, cut=bool(live is not None and live.chars))
+
+
+_adapters = threading.local()
+
+
+def adapter_for(p, make):
+    """One adapter (and so one requests.Session and its kept-alive connections)
+    per provider per thread: --jsonl lines and retries reuse connections."""
+    cache = getattr(_adapters, "by_provider", None)
+    if cache is None:
+        cache = _adapters.by_provider = {}
+    key = (make, p.name, p.kind, p.base_url, p.key())
+    adapter = cache.get(key)
+    if adapter is None:
+        adapter = cache[key] = make(p)
+    return adapter
+
+
+def forget_adapters() -> None:
+    """Drop this thread's adapters (and their pooled connections), as a new
+    process would start: for in-process runs that stand for separate
+    invocations."""
+    cache = getattr(_adapters, "by_provider", None)
+    if cache:
+        for adapter in cache.values():
+            close = getattr(getattr(adapter, "session", None), "close", None)
+            if close is not None:
+                close()
+        cache.clear()
