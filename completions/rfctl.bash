@@ -10,7 +10,7 @@
 _rfctl_spec() {
     case $1 in
     '')
-        subs='generate providers models usage probe config completions'
+        subs='generate providers models usage probe config cache conversations templates completions'
         opts='-h --help --config --models-file --usage-log --state -v --verbose --version'
         valued='--config --models-file --usage-log --state' ;;
     'generate')
@@ -49,6 +49,18 @@ _rfctl_spec() {
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose'
         valued='--config --models-file --usage-log --state' ;;
+    'cache')
+        subs=''
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header'
+        valued='--config --models-file --usage-log --state --format' ;;
+    'conversations')
+        subs=''
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header'
+        valued='--config --models-file --usage-log --state --format' ;;
+    'templates')
+        subs=''
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header'
+        valued='--config --models-file --usage-log --state --format' ;;
     'completions')
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose'
@@ -111,6 +123,24 @@ _rfctl_kind() {
         kind='file' ;;
     'config path|--config'|'config path|--models-file'|'config path|--usage-log'|'config path|--state')
         kind='file' ;;
+    'cache|--config'|'cache|--models-file'|'cache|--usage-log'|'cache|--state')
+        kind='file' ;;
+    'cache|--format')
+        kind='choices table tsv json' ;;
+    'cache|')
+        kind='choices stats prune clear' ;;
+    'conversations|--config'|'conversations|--models-file'|'conversations|--usage-log'|'conversations|--state')
+        kind='file' ;;
+    'conversations|--format')
+        kind='choices table tsv json' ;;
+    'conversations|')
+        kind='choices list show rm path' ;;
+    'templates|--config'|'templates|--models-file'|'templates|--usage-log'|'templates|--state')
+        kind='file' ;;
+    'templates|--format')
+        kind='choices table tsv json' ;;
+    'templates|')
+        kind='choices list show path' ;;
     'completions|--config'|'completions|--models-file'|'completions|--usage-log'|'completions|--state')
         kind='file' ;;
     'completions|')

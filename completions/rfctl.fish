@@ -8,7 +8,7 @@
 function __rfctl_subs
     switch $argv[1]
         case ''
-            printf '%s\n' generate providers models usage probe config completions
+            printf '%s\n' generate providers models usage probe config cache conversations templates completions
         case 'config'
             printf '%s\n' init show path
     end
@@ -36,6 +36,12 @@ function __rfctl_valued
             printf '%s\n' --config --models-file --usage-log --state
         case 'config path'
             printf '%s\n' --config --models-file --usage-log --state
+        case 'cache'
+            printf '%s\n' --config --models-file --usage-log --state --format
+        case 'conversations'
+            printf '%s\n' --config --models-file --usage-log --state --format
+        case 'templates'
+            printf '%s\n' --config --models-file --usage-log --state --format
         case 'completions'
             printf '%s\n' --config --models-file --usage-log --state
     end
@@ -96,6 +102,9 @@ complete -c rfctl -n '__rfctl_at ""' -a 'models' -d 'list models: registry (cont
 complete -c rfctl -n '__rfctl_at ""' -a 'usage' -d 'aggregate the usage log: requests, errors, tokens, cost, latency'
 complete -c rfctl -n '__rfctl_at ""' -a 'probe' -d 'health check for monitoring: exit 0 ok, 1 some down, 2 all down, 3 unknown'
 complete -c rfctl -n '__rfctl_at ""' -a 'config' -d 'write a starter config, show the effective config, print file paths'
+complete -c rfctl -n '__rfctl_at ""' -a 'cache' -d 'response cache: show its size, prune it, clear it'
+complete -c rfctl -n '__rfctl_at ""' -a 'conversations' -d 'list stored conversations, print one\'s transcript'
+complete -c rfctl -n '__rfctl_at ""' -a 'templates' -d 'list saved request templates, show one, print their directory'
 complete -c rfctl -n '__rfctl_at ""' -a 'completions' -d 'print the shell completion script for bash, zsh or fish'
 complete -c rfctl -n '__rfctl_at ""' -s h -l help -d 'show this help message and exit'
 complete -c rfctl -n '__rfctl_at ""' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
@@ -233,6 +242,42 @@ complete -c rfctl -n '__rfctl_at "config path"' -l models-file -r -F -d 'user mo
 complete -c rfctl -n '__rfctl_at "config path"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
 complete -c rfctl -n '__rfctl_at "config path"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
 complete -c rfctl -n '__rfctl_at "config path"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+
+# rfctl cache
+complete -c rfctl -n '__rfctl_at "cache"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "cache"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "cache"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "cache"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "cache"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "cache"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "cache"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "cache"' -l json -d 'one JSON array (same as --format json)'
+complete -c rfctl -n '__rfctl_at "cache"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "cache"' -a 'stats prune clear'
+
+# rfctl conversations
+complete -c rfctl -n '__rfctl_at "conversations"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "conversations"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "conversations"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "conversations"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "conversations"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "conversations"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "conversations"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "conversations"' -l json -d 'one JSON array (same as --format json)'
+complete -c rfctl -n '__rfctl_at "conversations"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "conversations"' -a 'list show rm path'
+
+# rfctl templates
+complete -c rfctl -n '__rfctl_at "templates"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "templates"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "templates"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "templates"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "templates"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "templates"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "templates"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "templates"' -l json -d 'one JSON array (same as --format json)'
+complete -c rfctl -n '__rfctl_at "templates"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "templates"' -a 'list show path'
 
 # rfctl completions
 complete -c rfctl -n '__rfctl_at "completions"' -s h -l help -d 'show this help message and exit'

@@ -101,8 +101,14 @@ def run_in_process(
     and stderr captured and `env` set for the call only. What a child process
     would start afresh (one-time warnings) is reset first."""
     from rfctl import cli, console
+    from rfctl.providers import discovery
+    from rfctl.routing.attempt import forget_adapters
 
+    # What a new process would start without: warnings already given, pooled
+    # connections, what was learnt about servers.
     console.reset()
+    forget_adapters()
+    discovery.forget()
     saved_env = dict(os.environ)
     saved = sys.stdin, sys.stdout, sys.stderr
     stdin = _Capture((input or "").encode("utf-8", "surrogateescape"))

@@ -11,12 +11,10 @@ import sys
 import time
 
 import pytest
-from store_helpers import store_commands  # noqa: F401 - a fixture
 
 from rfctl.cache import Cache, Entry, request_key
 
 URL = "http://127.0.0.1:8080/v1"
-pytestmark = pytest.mark.usefixtures("store_commands")
 
 REQ = {
     "messages": [{"role": "user", "content": "Capital of Peru?"}],

@@ -29,7 +29,18 @@ from rfctl.commands.completions import tree
 from rfctl.config import SHELLS
 
 STRATEGIES = ["priority", "round-robin", "cost", "latency"]
-COMMANDS = ["generate", "providers", "models", "usage", "probe", "config", "completions"]
+COMMANDS = [
+    "generate",
+    "providers",
+    "models",
+    "usage",
+    "probe",
+    "config",
+    "cache",
+    "conversations",
+    "templates",
+    "completions",
+]
 
 
 @pytest.fixture

@@ -9,12 +9,9 @@ import os
 import time
 
 import pytest
-from store_helpers import store_commands  # noqa: F401 - a fixture
 
 from rfctl.conversations import Store, Turn, fit, messages, trim
 from rfctl.errors import InputError
-
-pytestmark = pytest.mark.usefixtures("store_commands")
 
 
 @pytest.fixture

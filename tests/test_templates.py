@@ -10,12 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from store_helpers import store_commands  # noqa: F401 - a fixture
 
 from rfctl import templates
 from rfctl.errors import ConfigError, InputError, UsageError
-
-pytestmark = pytest.mark.usefixtures("store_commands")
 
 SUMMARY = """\
 description: Summarise for an audience

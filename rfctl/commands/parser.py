@@ -15,7 +15,18 @@ import importlib
 from rfctl import __version__
 from rfctl.errors import Exit
 
-COMMANDS = ("generate", "providers", "models", "usage", "probe", "config", "completions")
+COMMANDS = (
+    "generate",
+    "providers",
+    "models",
+    "usage",
+    "probe",
+    "config",
+    "cache",
+    "conversations",
+    "templates",
+    "completions",
+)
 
 EPILOG = (
     "Run 'rfctl COMMAND --help' for a command's options. "
