@@ -42,6 +42,15 @@ DESIGN_ORDER = [
     "cost_usd",
     "stream",
     "finish_reason",
+    # Fields of 0.2, each written only when it applies.
+    "probe",
+    "cached",
+    "reasoning_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "attachments",
+    "attachment_bytes",
+    "price_source",
 ]
 
 
@@ -86,6 +95,14 @@ def test_a_record_is_one_compact_line_in_design_order_without_unknowns():
         cached_input_tokens=3,
         ttft_ms=95.14,
         stream=True,
+        probe=True,
+        cached=False,
+        reasoning_tokens=40,
+        cache_write_tokens=0,
+        cache_read_tokens=3,
+        attachments=1,
+        attachment_bytes=2048,
+        price_source="builtin",
     )
     line = full.to_json()
     assert "\n" not in line
