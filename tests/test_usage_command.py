@@ -11,6 +11,7 @@ import os
 import pty
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from conftest import require_tool
 from usage_helpers import as_dicts, make_records, reference, write_log
 
 from rfctl.cli import main
-from rfctl.commands.usage import Sketch
+from rfctl.usage_stats import Sketch
 from rfctl.usagelog import format_ts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -308,6 +309,36 @@ def test_a_terminal_gets_a_table_and_no_color_is_honoured(log):
         "usage", "--by", "provider", str(log), env={"NO_COLOR": "", "TERM": "xterm-256color"}
     )
     assert "\x1b[" in coloured
+
+
+def test_the_terminal_table_prints_names_verbatim(tmp_path, rfctl, records):
+    # Names are data: square brackets must not be taken for rich markup.
+    names = [("[redacted]", "m[bold]x[/bold]y"), ("p[/]", "[link=http://x]y")]
+    recs = [
+        replace(r, provider=names[i % 2][0], model=names[i % 2][1])
+        for i, r in enumerate(records[:20])
+    ]
+    log = write_log(tmp_path / "usage.jsonl", recs)
+    res = rfctl(
+        "usage",
+        "--by",
+        "provider,model",
+        "--format",
+        "table",
+        str(log),
+        env={"FORCE_COLOR": "1", "COLUMNS": "200"},  # rich renders as for a terminal
+    )
+    assert res.code == 0, res.err
+    lines = res.out.splitlines()
+    for provider, model in names:
+        (row,) = [line for line in lines if line.startswith(provider + " ")]
+        cells = row.split()
+        assert cells[:2] == [provider, model]
+        assert int(cells[2]) + int(cells[3]) == 10  # ok + errors
+    total = lines[-1].split()  # the totals row, under a rule
+    assert total[0] == "total" and int(total[1]) + int(total[2]) == 20
+    assert set(lines[-2]) == {"─"}
+    assert "\x1b[" not in res.out  # NO_COLOR (set by conftest): no escape sequences
 
 
 def parse_prometheus(text: str) -> dict[str, float]:
