@@ -1,4 +1,6 @@
 """Output for listing commands (providers, models, ...): one set of rows, four shapes.
+print_table is the one terminal-table renderer (`rfctl usage` draws its own
+table with it, a total row included).
 
   table   a rich table, for people: only when stdout is a terminal (the default there)
   tsv     tab-separated with a header line, for cut/awk/sort (the default into pipes)

@@ -257,8 +257,12 @@ def _read_spec() -> tuple[tuple[str, object, object], ...]:
 
 
 def _union(annotation) -> tuple:
-    """str | None -> (str, NoneType); int -> (int,)."""
-    return getattr(annotation, "__args__", None) or (annotation,)
+    """str | None -> (str, NoneType); int -> (int,). Readers check exact
+    JSON scalar types, so a read field must be one of these (or None)."""
+    kinds = getattr(annotation, "__args__", None) or (annotation,)
+    if not set(kinds) <= {str, int, float, bool, type(None)}:
+        raise TypeError(f"a usage-log reader cannot decode {annotation!r}")
+    return kinds
 
 
 def _accepted(annotation) -> frozenset:
