@@ -1,4 +1,6 @@
 """Output for listing commands (providers, models, ...): one set of rows, four shapes.
+print_table is the one terminal-table renderer (`rfctl usage` draws its own
+table with it, a total row included).
 
   table   a rich table, for people: only when stdout is a terminal (the default there)
   tsv     tab-separated with a header line, for cut/awk/sort (the default into pipes)
@@ -93,7 +95,7 @@ def emit(
         for row in rows:
             stream.write("\t".join(tsv_cell(row.get(c.key)) for c in columns) + "\n")
     elif fmt == "table":
-        _rich_table(rows, columns, stream, title)
+        print_table(rows, columns, stream, title=title)
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(f"unknown format {fmt!r}")
     stream.flush()
@@ -128,46 +130,74 @@ def human_tokens(value) -> str:
     return str(value)
 
 
-def _rich_table(rows: list[dict], columns: list[Column], stream, title: str | None) -> None:
-    from rich import box
-    from rich.console import Console
+def print_table(
+    rows: list[dict],
+    columns: list[Column],
+    stream=None,
+    *,
+    title: str | None = None,
+    footer: dict | None = None,
+) -> None:
+    """Draw rows as a rich table on stream (default stdout). footer: a row of
+    raw values (a total, say) drawn under a rule; keys it lacks are blank."""
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(
-        file=stream, no_color=bool(os.environ.get("NO_COLOR")), highlight=False, soft_wrap=False
+    stream = stream or sys.stdout
+
+    def cells(row: dict) -> list[str]:
+        return [c.human(row.get(c.key)) if c.human else tsv_cell(row.get(c.key)) for c in columns]
+
+    texts = [cells(row) for row in rows]
+    foot = None
+    if footer is not None:
+        foot = [t if c.key in footer else "" for c, t in zip(columns, cells(footer), strict=True)]
+    table = Table(
+        box=_simple_head_and_foot(),
+        title=title,
+        show_edge=False,
+        pad_edge=False,
+        show_footer=foot is not None,
     )
-    table = Table(box=box.SIMPLE_HEAD, title=title, show_edge=False, pad_edge=False)
-    texts = [
-        [c.human(row.get(c.key)) if c.human else tsv_cell(row.get(c.key)) for c in columns]
-        for row in rows
-    ]
-    need = 3 * (len(columns) - 1)  # SIMPLE_HEAD: three spaces between columns
+    need = 3 * (len(columns) - 1)  # the box puts three spaces between columns
     for i, c in enumerate(columns):
         # Short columns keep their full width and long free text (URLs,
         # details) wraps, but never below WRAP_MIN: rich would otherwise
         # squeeze cells to "…" or drop whole columns on a narrow terminal.
-        widest = max([len(c.title), *(len(t[i]) for t in texts)])
+        widest = max([len(c.title), *(len(t[i]) for t in texts), len(foot[i]) if foot else 0])
         least = min(widest, WRAP_MIN) if c.wrap else widest
         need += least
+        # Text, not str, everywhere: a "[redacted]" or "[bold]" in a value is
+        # data, not rich markup.
         table.add_column(
-            c.title,
+            Text(c.title),
+            footer=Text(foot[i] if foot else ""),
             justify="right" if c.right else "left",
             no_wrap=not c.wrap,
             min_width=least,
             overflow="fold",
         )
-    for cells in texts:
-        # Text, not str: a "[redacted]" in a cell is data, not rich markup.
-        table.add_row(*(Text(t) for t in cells))
+    for row in texts:
+        table.add_row(*(Text(t) for t in row))
+    # Lines run long (the terminal wraps them, `less -S` scrolls) rather than
+    # lose columns.
+    _console(stream, need).print(table)
+
+
+def _console(stream, need: int):
+    from rich.console import Console
+
+    # NO_COLOR: no escape sequences at all. (rich's own no_color drops colour
+    # but still prints bold headers.)
+    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+    console = Console(file=stream, highlight=False, soft_wrap=False, **plain)
     if need > console.width:
-        # Lines run long (the terminal wraps them, `less -S` scrolls) rather
-        # than lose columns.
-        console = Console(
-            file=stream,
-            no_color=bool(os.environ.get("NO_COLOR")),
-            highlight=False,
-            soft_wrap=False,
-            width=need,
-        )
-    console.print(table)
+        console = Console(file=stream, highlight=False, soft_wrap=False, width=need, **plain)
+    return console
+
+
+def _simple_head_and_foot():
+    from rich import box
+
+    # rich's SIMPLE_HEAD with a rule above the footer too (its own leaves a blank line).
+    return box.Box("    \n    \n ── \n    \n    \n ── \n    \n    \n")

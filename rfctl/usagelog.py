@@ -10,12 +10,10 @@ This module is on the `generate` path: stdlib imports only at top level.
 msgspec (the fast decoder for `rfctl usage`) is imported inside the reader,
 and a pure-json fallback is used when it is missing.
 
-Record shape (DESIGN.md "Usage log"): keys in DESIGN order; a key whose value
-is None is left out, except cost_usd, which is always present and null when the
-price is unknown, so `jq '.cost_usd'` never confuses "unknown" with "absent".
+Record shape: UsageRecord below is the one declaration of the fields; keys
+are written in its order and a key whose value is None is left out, except
+cost_usd, which is always present and null when the price is unknown.
 """
-
-from __future__ import annotations
 
 import contextlib
 import fcntl
@@ -24,7 +22,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,54 +41,86 @@ def format_ts(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-@dataclass
-class UsageRecord:
-    """One attempt. Field order is the order of keys on the line."""
-
-    ts: str  # now_iso() when the attempt ended, so the log is in time order
-    request_id: str
-    provider: str
-    kind: str
-    model: str | None
-    status: str  # "ok" | "error"
-    error: str | None = None
-    http_status: int | None = None
-    attempt: int = 1
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_input_tokens: int | None = None
-    tokens_source: str | None = None  # "provider" | "estimate"
-    latency_ms: float = 0.0
-    ttft_ms: float | None = None
-    cost_usd: float | None = None  # always written; null = price unknown
-    stream: bool = False
-    finish_reason: str | None = None
-
-    def to_json(self) -> str:
-        """One compact line, without the trailing newline."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None and f.name != "cost_usd":
-                continue
-            if f.name == "error":
-                value = _clean_error(value)
-            elif f.name in ("latency_ms", "ttft_ms"):
-                value = round(float(value), 1)
-            elif f.name == "cost_usd" and value is not None:
-                value = round(float(value), 10)
-            out[f.name] = value
-        # ASCII-only lines: every reader gets the same bytes whatever its locale.
-        return json.dumps(out, separators=(",", ":"))
+def _field(default=MISSING, *, read: bool = False, always: bool = False, write=None):
+    """A record field. read: `rfctl usage` decodes it (both readers); always:
+    written even when None; write: value -> what goes on the line."""
+    return field(default=default, metadata={"read": read, "always": always, "write": write})
 
 
-def _clean_error(text: str) -> str:
+def _ms(value) -> float:
+    return round(float(value), 1)
+
+
+def _usd(value) -> float:
+    return round(float(value), 10)
+
+
+def _clean_error(text) -> str:
     from rfctl.redact import redact
 
     text = " ".join(str(text).split())  # one line
     if len(text) > _MAX_ERROR:
         text = text[: _MAX_ERROR - 3] + "..."
     return redact(text)
+
+
+@dataclass
+class UsageRecord:
+    """One attempt: THE declaration of the record. Field order is the order
+    of keys on the line; the writer, the stdlib reader and the msgspec decoder
+    are all derived from these fields, so a new field is one line here (give
+    it a default of None: left off the line until a writer sets it, and old
+    logs without it still read)."""
+
+    ts: str = _field(read=True)  # now_iso() when the attempt ended: the log is in time order
+    request_id: str  # shared by every attempt of one generate call
+    provider: str = _field(read=True)  # configured provider name
+    kind: str  # adapter kind
+    model: str | None = _field(read=True)  # the model actually used
+    status: str = _field(read=True)  # "ok" | "error" | "interrupted"
+    error: str | None = _field(None, write=_clean_error)  # one short line, no secrets
+    http_status: int | None = None
+    attempt: int = _field(1, read=True)  # 1-based, within the request
+    input_tokens: int | None = _field(None, read=True)  # includes cached_input_tokens
+    output_tokens: int | None = _field(None, read=True)
+    cached_input_tokens: int | None = _field(None, read=True)
+    tokens_source: str | None = None  # "provider" (the server said) | "estimate"
+    latency_ms: float = _field(0.0, read=True, write=_ms)  # the whole attempt
+    ttft_ms: float | None = _field(None, write=_ms)  # when streamed
+    # Always written: null means the price is unknown, so `jq .cost_usd` never
+    # confuses "unknown" with "absent" or with a guessed 0.
+    cost_usd: float | None = _field(None, read=True, always=True, write=_usd)
+    stream: bool = False
+    finish_reason: str | None = None  # normalised: stop | length | error | ...
+    # Each of these only when it applies.
+    probe: bool | None = None  # true for `probe --generate`
+    cached: bool | None = None  # true for an answer from the local cache
+    reasoning_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    attachments: int | None = None  # how many files were attached
+    attachment_bytes: int | None = None
+    price_source: str | None = None
+
+    def to_json(self) -> str:
+        """One compact line, without the trailing newline."""
+        out = {}
+        for name, always, write in _WRITTEN:
+            value = getattr(self, name)
+            if value is None:
+                if not always:
+                    continue
+            elif write is not None:
+                value = write(value)
+            out[name] = value
+        # ASCII-only lines: every reader gets the same bytes whatever its locale.
+        return json.dumps(out, separators=(",", ":"))
+
+
+# (name, always, write) per field, in line order: what to_json walks.
+_WRITTEN = tuple(
+    (f.name, f.metadata.get("always", False), f.metadata.get("write")) for f in fields(UsageRecord)
+)
 
 
 # ---------------------------------------------------------------- writing
@@ -130,8 +160,9 @@ def append(path: Path, record: UsageRecord) -> bool:
 
 
 def _warn_unwritable(path: Path, reason: str) -> None:
-    with contextlib.suppress(OSError, ValueError):  # stderr itself may be gone
-        print(f"rfctl: warning: cannot write usage log {path}: {reason}", file=sys.stderr)
+    from rfctl.console import warn  # never raises, even with stderr gone
+
+    warn(f"cannot write usage log {path}: {reason}")
 
 
 # ---------------------------------------------------------------- reading
@@ -205,55 +236,72 @@ def iter_blocks(f, size: int | None = None) -> Iterator[memoryview | bytes]:
         buf[:carry] = buf[cut + 1 : total]
 
 
-class Rec:
-    """What `rfctl usage` needs from a line (the pure-json path builds these;
-    the msgspec path decodes straight into a Struct with the same attributes)."""
+# What the readers decode: the fields marked read=True, with the writer's
+# types. Reading is more lenient than writing in one way: a field the writer
+# requires but allows to be None (model) may be absent, and then is None.
+_REQUIRED = object()
 
-    __slots__ = (
-        "ts",
-        "provider",
-        "model",
-        "status",
-        "attempt",
-        "input_tokens",
-        "output_tokens",
-        "cached_input_tokens",
-        "latency_ms",
-        "cost_usd",
-    )
+
+def _read_spec() -> tuple[tuple[str, object, object], ...]:
+    """(name, annotation, default or _REQUIRED) of each field readers decode."""
+    spec = []
+    for f in fields(UsageRecord):
+        if not f.metadata.get("read"):
+            continue
+        if f.default is not MISSING:
+            default = f.default
+        else:
+            default = None if type(None) in _union(f.type) else _REQUIRED
+        spec.append((f.name, f.type, default))
+    return tuple(spec)
+
+
+def _union(annotation) -> tuple:
+    """str | None -> (str, NoneType); int -> (int,). Readers check exact
+    JSON scalar types, so a read field must be one of these (or None)."""
+    kinds = getattr(annotation, "__args__", None) or (annotation,)
+    if not set(kinds) <= {str, int, float, bool, type(None)}:
+        raise TypeError(f"a usage-log reader cannot decode {annotation!r}")
+    return kinds
+
+
+def _accepted(annotation) -> frozenset:
+    """The exact types json.loads may return for a field, by msgspec's rules:
+    an int is not a bool, a float may be written as an int."""
+    kinds = set(_union(annotation))
+    if float in kinds:
+        kinds.add(int)
+    return frozenset(kinds)
+
+
+_READ = _read_spec()
+_READ_NAMES = tuple(name for name, _, _ in _READ)
+_READ_CHECKS = tuple((name, _accepted(ann), default) for name, ann, default in _READ)
+_ABSENT = object()
+
+
+class Rec:
+    """A decoded line on the pure-json path: the read fields as attributes
+    (the msgspec path decodes into a Struct with the same ones)."""
+
+    __slots__ = _READ_NAMES
 
 
 def _rec_from_dict(d) -> Rec | None:
-    if not isinstance(d, dict):
-        return None
-    ts, provider, status = d.get("ts"), d.get("provider"), d.get("status")
-    if not (isinstance(ts, str) and isinstance(provider, str) and isinstance(status, str)):
+    if type(d) is not dict:
         return None
     r = Rec()
-    r.ts, r.provider, r.status = ts, provider, status
-    r.model = d.get("model")
-    # Defaults and type rules as in the msgspec Record below, so both paths agree.
-    r.attempt = d.get("attempt", 1)
-    r.input_tokens = d.get("input_tokens")
-    r.output_tokens = d.get("output_tokens")
-    r.cached_input_tokens = d.get("cached_input_tokens")
-    r.latency_ms = d.get("latency_ms", 0.0)
-    r.cost_usd = d.get("cost_usd")
-    for name in ("attempt", "input_tokens", "output_tokens", "cached_input_tokens"):
-        v = getattr(r, name)
-        if not _is_int(v) and (v is not None or name == "attempt"):
+    get = d.get
+    for name, accepted, default in _READ_CHECKS:
+        v = get(name, _ABSENT)
+        if v is _ABSENT:
+            if default is _REQUIRED:
+                return None
+            v = default
+        elif type(v) not in accepted:  # type(), not isinstance: True is no int here
             return None
-    for name in ("latency_ms", "cost_usd"):
-        v = getattr(r, name)
-        if not (_is_int(v) or isinstance(v, float)) and (v is not None or name == "latency_ms"):
-            return None
-    if r.model is not None and not isinstance(r.model, str):
-        return None
+        setattr(r, name, v)
     return r
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _json_batches(blocks: Iterable[bytes], counter: Counter) -> Iterator[list]:
@@ -279,22 +327,13 @@ def _msgspec_decoder():
 
     if not hasattr(msgspec.json.Decoder, "decode_lines"):  # msgspec < 0.18
         raise ImportError("msgspec too old")
-
-    class Record(msgspec.Struct, gc=False):
-        # Only what aggregation reads; msgspec skips the other keys unparsed,
-        # which is where most of its speed over json.loads comes from.
-        ts: str
-        provider: str
-        status: str
-        model: str | None = None
-        attempt: int = 1
-        input_tokens: int | None = None
-        output_tokens: int | None = None
-        cached_input_tokens: int | None = None
-        latency_ms: float = 0.0
-        cost_usd: float | None = None
-
-    return msgspec.json.Decoder(Record), msgspec.DecodeError
+    # Only the read fields: msgspec skips the other keys unparsed, which is
+    # where most of its speed over json.loads comes from. Required first, as
+    # a Struct wants them.
+    required = [(name, ann) for name, ann, default in _READ if default is _REQUIRED]
+    optional = [(name, ann, default) for name, ann, default in _READ if default is not _REQUIRED]
+    record = msgspec.defstruct("Record", [*required, *optional], gc=False, module=__name__)
+    return msgspec.json.Decoder(record), msgspec.DecodeError
 
 
 def _msgspec_batches(blocks: Iterable[bytes], counter: Counter, decoder) -> Iterator[list]:

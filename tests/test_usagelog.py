@@ -23,7 +23,7 @@ from rfctl.usagelog import UsageRecord, append, format_ts
 
 REPO = Path(__file__).resolve().parent.parent
 
-DESIGN_ORDER = [
+FIELD_ORDER = [
     "ts",
     "request_id",
     "provider",
@@ -42,6 +42,15 @@ DESIGN_ORDER = [
     "cost_usd",
     "stream",
     "finish_reason",
+    # Fields of 0.2, each written only when it applies.
+    "probe",
+    "cached",
+    "reasoning_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "attachments",
+    "attachment_bytes",
+    "price_source",
 ]
 
 
@@ -72,13 +81,13 @@ def read_lines(path: Path) -> list[str]:
 # ---------------------------------------------------------------- the record
 
 
-def test_fields_are_in_design_order():
+def test_fields_are_in_line_order():
     from dataclasses import fields
 
-    assert [f.name for f in fields(UsageRecord)] == DESIGN_ORDER
+    assert [f.name for f in fields(UsageRecord)] == FIELD_ORDER
 
 
-def test_a_record_is_one_compact_line_in_design_order_without_unknowns():
+def test_a_record_is_one_compact_line_in_field_order_without_unknowns():
     full = record(
         status="error",
         error="http 529 overloaded_error: Overloaded",
@@ -86,11 +95,19 @@ def test_a_record_is_one_compact_line_in_design_order_without_unknowns():
         cached_input_tokens=3,
         ttft_ms=95.14,
         stream=True,
+        probe=True,
+        cached=False,
+        reasoning_tokens=40,
+        cache_write_tokens=0,
+        cache_read_tokens=3,
+        attachments=1,
+        attachment_bytes=2048,
+        price_source="builtin",
     )
     line = full.to_json()
     assert "\n" not in line
     assert line == json.dumps(json.loads(line), separators=(",", ":"))  # compact
-    assert list(json.loads(line)) == DESIGN_ORDER
+    assert list(json.loads(line)) == FIELD_ORDER
 
     minimal = json.loads(record(cost_usd=None, tokens_source=None, input_tokens=None).to_json())
     assert "error" not in minimal and "http_status" not in minimal and "ttft_ms" not in minimal
@@ -259,6 +276,21 @@ def test_readers_skip_and_count_invalid_lines_but_not_blank_ones(tmp_path, fast)
     assert [r.latency_ms for r in recs] == [812.4] * 3 + [0.0]
     assert (recs[-1].attempt, recs[-1].model, recs[-1].cost_usd) == (1, None, None)
     assert counter.skipped == 8
+
+
+def test_both_readers_decode_the_same_fields_to_the_same_values(tmp_path):
+    pytest.importorskip("msgspec")
+    log = write_log(tmp_path / "usage.jsonl", make_records(300))
+    names = usagelog.Rec.__slots__  # derived from UsageRecord, like msgspec's Struct
+    assert set(names) >= {"ts", "provider", "model", "status", "latency_ms", "cost_usd"}
+
+    def decoded(fast):
+        return [
+            tuple(getattr(r, n) for n in names) for r in usagelog.iter_records([log], fast=fast)
+        ]
+
+    assert decoded(True) == decoded(False)
+    assert len(decoded(True)) == 300
 
 
 def test_readers_read_gzip_whatever_its_name_and_lines_longer_than_a_block(

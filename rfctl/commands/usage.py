@@ -1,16 +1,15 @@
-"""rfctl usage: aggregate the usage log(s).
-
-Streaming: records are folded into per-group counters as they are read, so
-memory grows with the number of groups, never with the number of records.
-Latency percentiles come from a log-bucketed histogram (relative error at most
-1%), not from a list of every latency.
-"""
+"""rfctl usage: the command line and the output shapes of aggregating the
+usage log(s). What is counted, and how, is rfctl.usage_stats."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
+
+# What --by accepts (rfctl.usage_stats knows how to group by each). Here, not
+# there: the parser is built on every run, and the query layer is imported
+# only when `rfctl usage` runs.
+BY_FIELDS = ("provider", "model", "day", "hour", "status")
 
 HELP = "aggregate the usage log: requests, errors, tokens, cost, latency"
 
@@ -42,11 +41,7 @@ A line that is not a valid record (torn by a crash, edited) is skipped and
 counted in one warning. A missing default log is an empty result; a FILE that
 cannot be read is bad input (exit 65)."""
 
-BY_FIELDS = ("provider", "model", "day", "hour", "status")
 FORMATS = ("table", "tsv", "json", "csv", "prometheus")
-
-# Prometheus histogram bounds, seconds: LLM calls run from 100 ms to minutes.
-DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 
 
 def add_parser(sub, parents):
@@ -101,8 +96,10 @@ def add_parser(sub, parents):
 
 def run(args) -> int:
     from rfctl import config
+    from rfctl.console import warn
     from rfctl.errors import InputError, UsageError
     from rfctl.output import stdout_is_tty
+    from rfctl.usage_stats import Filters, aggregate, parse_when, summarise, total
 
     by = _split(args.by)
     for name in by:
@@ -151,14 +148,10 @@ def run(args) -> int:
     except OSError as e:  # e.g. a named file vanished or turned unreadable mid-way
         raise InputError(f"cannot read usage log: {e.strerror or e}") from None
     for problem in counter.problems:
-        print(f"rfctl: warning: {problem}", file=sys.stderr)
+        warn(problem)
     if counter.skipped:
         s = "" if counter.skipped == 1 else "s"
-        print(
-            f"rfctl: warning: skipped {counter.skipped} invalid line{s} "
-            "(torn or not a usage record)",
-            file=sys.stderr,
-        )
+        warn(f"skipped {counter.skipped} invalid line{s} (torn or not a usage record)")
 
     if fmt == "prometheus":
         text = render_prometheus(groups)
@@ -166,7 +159,7 @@ def run(args) -> int:
         rows = summarise(groups, by)
         totals = total(groups)
         if fmt == "table":
-            _print_table(rows, by, totals)
+            print_table(rows, by, totals)
             return 0
         text = {"tsv": render_tsv, "csv": render_csv, "json": render_json}[fmt](
             rows, by, header=not args.no_header, since=since, until=until, totals=totals
@@ -180,258 +173,7 @@ def _split(values: list[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-# ---------------------------------------------------------------- time bounds
-
-
-def parse_when(text: str, option: str = "--since") -> str:
-    """A bound as the log writes timestamps ('2026-11-29T00:00:00.000Z'), so
-    filtering is a string comparison per record."""
-    import re
-    from datetime import UTC, datetime, timedelta
-
-    from rfctl.errors import UsageError
-    from rfctl.usagelog import format_ts
-
-    value = text.strip()
-    now = datetime.now(UTC)
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhdw])", value)
-    if m:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m[2]]
-        return format_ts(now - timedelta(**{unit: float(m[1])}))
-    if value in ("today", "yesterday"):
-        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        return format_ts(midnight - timedelta(days=1 if value == "yesterday" else 0))
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{option} {text!r}: use a duration like 30m, 24h, 7d, 'today', "
-            "or a date/time like 2026-11-29 or 2026-11-29T13:00Z"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # the log is UTC, so are bare dates
-    return format_ts(when)
-
-
-# ---------------------------------------------------------------- aggregation
-
-
-class Filters:
-    def __init__(self, since=None, until=None, providers=None, models=None):
-        self.since, self.until = since, until
-        self.providers, self.models = providers, models
-
-    @property
-    def active(self) -> bool:
-        return any(v is not None for v in (self.since, self.until, self.providers, self.models))
-
-    def accepts(self, r) -> bool:
-        ts = r.ts
-        if self.since is not None and ts < self.since:
-            return False
-        if self.until is not None and ts >= self.until:
-            return False
-        if self.providers is not None and r.provider not in self.providers:
-            return False
-        return self.models is None or r.model in self.models
-
-
-class Sketch:
-    """Latency histogram with log-spaced buckets: any quantile it returns is
-    within ALPHA relative error of a true sample value (the DDSketch idea), in
-    memory bounded by the value range (~1,400 buckets from 1 ms to 20 min).
-    Values are milliseconds; counts live in a plain dict (index -> count)."""
-
-    ALPHA = 0.01
-    GAMMA = (1 + ALPHA) / (1 - ALPHA)
-    OFFSET = 10_000  # keeps indexes positive, so int() floors, down to 1e-40 ms
-    MIN = 1e-3  # at or below this, a value counts as 0
-
-    @classmethod
-    def index(cls, value: float) -> int:
-        if value <= cls.MIN:
-            return 0
-        return int(math.log(value) / math.log(cls.GAMMA)) + cls.OFFSET
-
-    @classmethod
-    def value(cls, index: int) -> float:
-        # Bucket i holds [g^(i-O), g^(i-O+1)); this point is within ALPHA of both ends.
-        if index == 0:
-            return 0.0
-        return 2 * cls.GAMMA ** (index - cls.OFFSET + 1) / (cls.GAMMA + 1)
-
-    @classmethod
-    def quantile(cls, counts: dict[int, int], q: float) -> float | None:
-        """Nearest-rank quantile: the smallest value with at least q of the samples at or below it."""
-        n = sum(counts.values())
-        if not n:
-            return None
-        rank = max(1, math.ceil(q * n))
-        seen = 0
-        for index in sorted(counts):
-            seen += counts[index]
-            if seen >= rank:
-                return cls.value(index)
-        return cls.value(max(counts))  # unreachable
-
-
-# Group state is a list indexed by these (faster than attributes in the hot loop).
-OK, ERR, IN, OUT, CACHED, COST, UNPRICED, FALLBACKS, LAT, DUR, DURSUM = range(11)
-
-
-def _new_group(prometheus: bool) -> list:
-    g = [0, 0, 0, 0, 0, 0.0, 0, 0, {}, None, 0.0]
-    if prometheus:
-        g[DUR] = [0] * (len(DURATION_BUCKETS) + 1)
-    return g
-
-
-def _key_function(by: list[str]):
-    """record -> group key tuple, as cheap as it can be made for the hot loop."""
-    from operator import attrgetter
-
-    if not by:
-        return lambda r: ()
-    getters = {
-        "provider": attrgetter("provider"),
-        "model": attrgetter("model"),
-        "status": attrgetter("status"),
-        "day": lambda r: r.ts[:10],
-        "hour": lambda r: r.ts[:13],
-    }
-    if len(by) > 1 and all(f in ("provider", "model", "status") for f in by):
-        return attrgetter(*by)  # returns the tuple itself, in C
-    single = {
-        "provider": lambda r: (r.provider,),
-        "model": lambda r: (r.model,),
-        "status": lambda r: (r.status,),
-        "day": lambda r: (r.ts[:10],),
-        "hour": lambda r: (r.ts[:13],),
-    }
-    if len(by) == 1:
-        return single[by[0]]
-    fns = [getters[f] for f in by]
-    if len(fns) == 2:
-        a, b = fns
-        return lambda r: (a(r), b(r))
-    return lambda r: tuple(f(r) for f in fns)
-
-
-def aggregate(
-    batches,
-    by: list[str],
-    filters: Filters | None = None,
-    *,
-    latency_all: bool = False,
-    prometheus: bool = False,
-) -> dict[tuple, list]:
-    """Fold records into {group key: state}. latency_all feeds every attempt
-    to the latency sketch, not only successful ones."""
-    from bisect import bisect_left
-
-    filters = filters or Filters()
-    accept = filters.accepts if filters.active else None
-    key = _key_function(by)
-    groups: dict[tuple, list] = {}
-    log = math.log
-    k = 1 / math.log(Sketch.GAMMA)
-    offset, smallest = Sketch.OFFSET, Sketch.MIN
-    bounds_ms = [b * 1000 for b in DURATION_BUCKETS]
-    for batch in batches:
-        for r in batch:
-            if accept is not None and not accept(r):
-                continue
-            gk = key(r)
-            g = groups.get(gk)
-            if g is None:
-                g = groups[gk] = _new_group(prometheus)
-            ok = r.status == "ok"
-            if ok:
-                g[OK] += 1
-                if r.attempt > 1:
-                    g[FALLBACKS] += 1
-            else:
-                g[ERR] += 1
-            x = r.input_tokens
-            if x:
-                g[IN] += x
-            x = r.output_tokens
-            if x:
-                g[OUT] += x
-            x = r.cached_input_tokens
-            if x:
-                g[CACHED] += x
-            x = r.cost_usd
-            if x is None:
-                g[UNPRICED] += 1
-            else:
-                g[COST] += x
-            lat = r.latency_ms
-            if prometheus:  # fixed buckets instead of the percentile sketch
-                g[DUR][bisect_left(bounds_ms, lat)] += 1
-                g[DURSUM] += lat
-            elif ok or latency_all:
-                i = int(log(lat) * k) + offset if lat > smallest else 0
-                s = g[LAT]
-                s[i] = s.get(i, 0) + 1
-    return groups
-
-
 # ---------------------------------------------------------------- output
-
-COLUMNS = (
-    "ok",
-    "errors",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "cost_usd",
-    "unpriced",
-    "p50_ms",
-    "p95_ms",
-)
-
-
-def summarise(groups: dict[tuple, list], by: list[str]) -> list[dict]:
-    """One dict per group (group fields first, then COLUMNS), sorted by group.
-    With no --by there is always exactly one row, zeros when nothing matched."""
-    if not by and not groups:
-        groups = {(): _new_group(False)}
-    rows = []
-    for key in sorted(groups, key=lambda k: tuple("" if v is None else v for v in k)):
-        row = dict(zip(by, key, strict=True))
-        row.update(_columns(groups[key]))
-        rows.append(row)
-    return rows
-
-
-def total(groups: dict[tuple, list]) -> dict:
-    """All groups together; latency percentiles from the merged histograms."""
-    merged = _new_group(False)
-    for g in groups.values():
-        for i in (OK, ERR, IN, OUT, CACHED, COST, UNPRICED, FALLBACKS):
-            merged[i] += g[i]
-        for index, count in g[LAT].items():
-            merged[LAT][index] = merged[LAT].get(index, 0) + count
-    return _columns(merged)
-
-
-def _columns(g: list) -> dict:
-    return {
-        "ok": g[OK],
-        "errors": g[ERR],
-        "input_tokens": g[IN],
-        "cached_input_tokens": g[CACHED],
-        "output_tokens": g[OUT],
-        "cost_usd": round(g[COST], 9),
-        "unpriced": g[UNPRICED],
-        "p50_ms": _round(Sketch.quantile(g[LAT], 0.5)),
-        "p95_ms": _round(Sketch.quantile(g[LAT], 0.95)),
-    }
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 def _cell(value) -> str:
@@ -459,6 +201,8 @@ _TSV_SAFE = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
 def render_tsv(rows, by, *, header=True, **_) -> str:
+    from rfctl.usage_stats import COLUMNS
+
     names = [*by, *COLUMNS]
     out = ["\t".join(names)] if header else []
     for row in rows:
@@ -470,6 +214,8 @@ def render_tsv(rows, by, *, header=True, **_) -> str:
 def render_csv(rows, by, *, header=True, **_) -> str:
     import csv
     import io
+
+    from rfctl.usage_stats import COLUMNS
 
     names = [*by, *COLUMNS]
     buf = io.StringIO()
@@ -495,55 +241,52 @@ def render_json(rows, by, *, since=None, until=None, totals=None, **_) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def _print_table(rows, by, totals) -> None:
-    import os
-
-    from rich.console import Console
-    from rich.table import Table
-
-    # NO_COLOR: no escape sequences at all (rich's no_color still prints bold).
-    plain = bool(os.environ.get("NO_COLOR"))
-    console = Console(color_system=None) if plain else Console()
-    table = Table(show_footer=len(rows) > 1)
-    labels = {
-        "input_tokens": "input",
-        "cached_input_tokens": "cached",
-        "output_tokens": "output",
-        "cost_usd": "cost $",
-        "p50_ms": "p50 ms",
-        "p95_ms": "p95 ms",
-    }
-    total = totals if len(rows) > 1 else {}
-    for i, name in enumerate(by):
-        table.add_column(name, footer="total" if i == 0 else "")
-    for name in COLUMNS:
-        footer = _human(name, total.get(name)) if total else ""
-        table.add_column(labels.get(name, name), justify="right", footer=footer)
-    for row in rows:
-        row = _hour_label(by, row)
-        table.add_row(
-            *[("-" if row[n] is None else str(row[n])) for n in by],
-            *[_human(n, row[n]) for n in COLUMNS],
-        )
-    console.print(table)
+# Terminal-table titles of the figures; the others are titled by their key.
+_TITLES = {
+    "input_tokens": "input",
+    "cached_input_tokens": "cached",
+    "output_tokens": "output",
+    "cost_usd": "cost $",
+    "p50_ms": "p50 ms",
+    "p95_ms": "p95 ms",
+}
 
 
-def _human(name: str, value) -> str:
-    if value is None:
-        return "-"
-    if name == "cost_usd":
-        return f"{value:,.4f}"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return f"{value:,}"
+def print_table(rows, by, totals, stream=None) -> None:
+    """The terminal table: one row per group, and a total row under several."""
+    from rfctl.table import Column
+    from rfctl.table import print_table as draw
+    from rfctl.usage_stats import COLUMNS
+
+    columns = [Column(name, name) for name in by]
+    columns += [
+        Column(name, _TITLES.get(name, name), human=_human_figure(name), right=True)
+        for name in COLUMNS
+    ]
+    footer = {by[0]: "total", **totals} if len(rows) > 1 else None
+    draw([_hour_label(by, row) for row in rows], columns, stream, footer=footer)
+
+
+def _human_figure(name: str):
+    def human(value) -> str:
+        if value is None:
+            return "-"
+        if name == "cost_usd":
+            return f"{value:,.4f}"
+        if isinstance(value, float):
+            return f"{value:,.1f}"
+        return f"{value:,}"
+
+    return human
 
 
 # ---------------------------------------------------------------- prometheus
 
 
-def render_prometheus(groups: dict[tuple, list]) -> str:
+def render_prometheus(groups: dict) -> str:
     """groups keyed by (provider, model, status), from aggregate(prometheus=True)."""
     from rfctl.prometheus import Family, Sample, histogram_samples, render
+    from rfctl.usage_stats import DURATION_BUCKETS, by_provider_model, group_sort_key
 
     def pm(provider, model):
         return {"provider": provider, "model": model or ""}
@@ -573,32 +316,28 @@ def render_prometheus(groups: dict[tuple, list]) -> str:
         "histogram",
         "Duration of each attempt, successful or not.",
     )
-    by_pm: dict[tuple, list] = {}
     total_unpriced = total_fallbacks = 0
     for (provider, model, status), g in sorted(
-        groups.items(), key=lambda kv: tuple("" if v is None else v for v in kv[0])
+        groups.items(), key=lambda kv: group_sort_key(kv[0])
     ):
         labels = pm(provider, model)
-        requests.samples.append(Sample({**labels, "status": status}, g[OK] + g[ERR]))
-        total_unpriced += g[UNPRICED]
-        total_fallbacks += g[FALLBACKS]
-        acc = by_pm.setdefault((provider, model), [0, 0, 0, 0.0, [0] * len(g[DUR]), 0.0])
-        acc[0] += g[IN]
-        acc[1] += g[CACHED]
-        acc[2] += g[OUT]
-        acc[3] += g[COST]
-        acc[4] = [a + b for a, b in zip(acc[4], g[DUR], strict=True)]
-        acc[5] += g[DURSUM]
-    for (provider, model), (inp, cached, out, usd, dur, dursum) in by_pm.items():
+        requests.samples.append(Sample({**labels, "status": status}, g.ok + g.errors))
+        total_unpriced += g.unpriced
+        total_fallbacks += g.fallbacks
+    for (provider, model), g in by_provider_model(groups).items():
         labels = pm(provider, model)
         tokens.samples += [
-            Sample({**labels, "type": "input"}, inp),
-            Sample({**labels, "type": "cached_input"}, cached),
-            Sample({**labels, "type": "output"}, out),
+            Sample({**labels, "type": "input"}, g.input_tokens),
+            Sample({**labels, "type": "cached_input"}, g.cached_input_tokens),
+            Sample({**labels, "type": "output"}, g.output_tokens),
         ]
-        cost.samples.append(Sample(labels, round(usd, 9)))
+        cost.samples.append(Sample(labels, round(g.cost_usd, 9)))
         duration.samples += histogram_samples(
-            "rfctl_request_duration_seconds", labels, DURATION_BUCKETS, dur, dursum / 1000
+            "rfctl_request_duration_seconds",
+            labels,
+            DURATION_BUCKETS,
+            g.durations,
+            g.duration_sum_ms / 1000,
         )
     unpriced.samples.append(Sample({}, total_unpriced))
     fallbacks.samples.append(Sample({}, total_fallbacks))
