@@ -16,6 +16,7 @@ reboot, a reused pid), which is what `judge` decides. Stdlib only.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import time
@@ -170,10 +171,7 @@ def is_server_cmdline(argv: list[str] | None, rt: Runtime) -> bool:
     # argv[1] too: a llama-server that is a script runs as `interpreter script ...`.
     if os.path.basename(rt.binary) not in {os.path.basename(a) for a in argv[:2]}:
         return False
-    for i, arg in enumerate(argv[:-1]):
-        if arg == "--port" and argv[i + 1] == str(rt.port):
-            return True
-    return False
+    return any(a == "--port" and b == str(rt.port) for a, b in itertools.pairwise(argv))
 
 
 def judge(
