@@ -343,7 +343,7 @@ def test_real_stale_record_is_replaced_and_the_idle_server_exits(tmp_path, real_
     files.directory.mkdir(parents=True)
     from rfctl.localserver.model import find_binary
 
-    stale = record(pid=os.getpid(), binary=find_binary("local"), model_file=str(real_model))
+    stale = record(pid=os.getpid(), binary=find_binary(), model_file=str(real_model))
     runtime.write(files.record, stale)
     url = localserver.ensure_running(provider(real_model, idle_timeout=2.5), st)
     try:

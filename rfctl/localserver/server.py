@@ -69,19 +69,17 @@ def ensure_running(p, paths, *, timeout: float = START_TIMEOUT) -> str:
     Idempotent; safe to call from many processes at once."""
     want = wanted(p)
     files = rtm.files_for(state_dir(paths), want.name)
-    binary = mdl.find_binary(want.name)
+    binary = mdl.find_binary()
     try:
         with rtm.locked(files):
             return _ensure_locked(want, files, binary, timeout)
     except OSError as e:  # an unwritable state directory, a full disk
         where = e.filename or files.directory
-        raise RfctlError(
-            f"provider {want.name!r}: cannot write {where}: {e.strerror or e}", Exit.UNAVAILABLE
-        ) from None
+        raise RfctlError(f"cannot write {where}: {e.strerror or e}", Exit.UNAVAILABLE) from None
 
 
 def _ensure_locked(want: Wanted, files: rtm.ServerFiles, binary: str, timeout: float) -> str:
-    model = mdl.model_path(want.name, want.model_file)
+    model = mdl.model_path(want.model_file)
     template = None
     if want.model_file == mdl.BUNDLED or model.name == mdl.BUNDLED_FILE:
         template = files.template
@@ -133,7 +131,7 @@ def _start(
                 )
             except OSError as e:
                 raise RfctlError(
-                    f"provider {want.name!r}: cannot run {binary}: {e.strerror or e}",
+                    f"cannot run {binary}: {e.strerror or e}",
                     Exit.UNAVAILABLE,
                 ) from None
         rt = rtm.Runtime(
@@ -166,7 +164,7 @@ def _start(
         last = _last_log_line(files.log)
         if outcome == "exited" and "bind" in last and attempt < BIND_RETRIES:
             continue
-        raise RfctlError(_start_failure(want.name, server, outcome, timeout, last, files.log))
+        raise RfctlError(_start_failure(server, outcome, timeout, last, files.log))
     raise AssertionError("unreachable")
 
 
@@ -190,7 +188,7 @@ def _wait_ready(server: subprocess.Popen, port: int, deadline: float) -> str:
         time.sleep(0.1)
 
 
-def _start_failure(name: str, server, outcome: str, timeout: float, last: str, log: Path) -> str:
+def _start_failure(server, outcome: str, timeout: float, last: str, log: Path) -> str:
     if outcome == "timeout":
         what = f"llama-server was not ready within {timeout:g} s"
     elif server.returncode is not None and server.returncode < 0:
@@ -204,7 +202,7 @@ def _start_failure(name: str, server, outcome: str, timeout: float, last: str, l
     else:
         what = f"llama-server exited with status {server.returncode} while starting"
     detail = f": {last}" if last else ""
-    return f"provider {name!r}: {what}{detail} (log: {log})"
+    return f"{what}{detail} (log: {log})"
 
 
 def _last_log_line(log: Path, limit: int = 160) -> str:
