@@ -31,7 +31,12 @@ if os.environ.get("FAKE_LLAMA_MODE") == "crash":
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = b'{"status":"ok"}' if self.path == "/health" else b"[]"
+        if self.path == "/health":
+            body = b'{"status":"ok"}'
+        elif self.path == "/slots" and os.environ.get("FAKE_LLAMA_MODE") == "busy":
+            body = b'[{"id": 0, "is_processing": true}]'
+        else:
+            body = b"[]"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

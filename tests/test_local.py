@@ -237,6 +237,14 @@ def test_an_idle_server_exits_by_itself(fake):
     assert re.search(r"idle for \d+ s, stopping llama-server", fake.files.log.read_text())
 
 
+def test_a_server_busy_with_a_long_generation_is_not_idle(fake, monkeypatch):
+    monkeypatch.setenv("FAKE_LLAMA_MODE", "busy")  # /slots: a slot is processing
+    localserver.ensure_running(provider(fake.model, idle_timeout=0.5), fake.paths)
+    rt = runtime.read(fake.files.record)
+    time.sleep(2.5)
+    assert process.alive(rt.pid) and fake.files.record.exists()
+
+
 def test_each_use_restarts_the_idle_clock(fake):
     p = provider(fake.model, idle_timeout=2.0)
     url = localserver.ensure_running(p, fake.paths)
