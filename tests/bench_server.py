@@ -5,7 +5,9 @@ Every POST .../chat/completions is answered after a fixed delay (default
 content delta per word, a finish chunk, a usage chunk (when the request asks
 for it with stream_options.include_usage) and `data: [DONE]`, each chunk a
 write of its own as a real server sends tokens. GET .../models lists one
-model. Connections are kept alive (HTTP/1.1), one thread per connection.
+model. Connections are kept alive (HTTP/1.1), one thread per connection,
+unless close=True (one answer per connection). usage=False leaves the usage
+chunk out even when asked for, as servers that ignore stream_options do.
 
 The server is kept cheap (raw sockets, responses built from a template) so
 that on a small machine its own CPU does not distort what is measured on the
@@ -29,8 +31,17 @@ WORDS = ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog."]
 
 
 class BenchServer:
-    def __init__(self, delay: float = 0.05, words: list[str] | None = None, usage: bool = True):
+    def __init__(
+        self,
+        delay: float = 0.05,
+        words: list[str] | None = None,
+        usage: bool = True,
+        close: bool = False,
+    ):
         self.delay = delay
+        # True: one request per connection ("Connection: close"), as servers
+        # built on http.server's HTTP/1.0 default behave.
+        self.close = close
         self.usage = usage  # False: no usage chunk even when asked (as LocalAI)
         self.words = words or WORDS
         self.port = 0
@@ -114,6 +125,8 @@ class BenchServer:
                         conn.sendall(part)
                 else:
                     _send_json(conn, _completion(model, " ".join(self.words)))
+                if self.close:
+                    return
         except OSError:
             return
         finally:
@@ -126,7 +139,7 @@ class BenchServer:
         key = (model, usage)
         parts = self._streams.get(key)
         if parts is None:
-            parts = self._streams[key] = _stream_parts(model, self.words, usage)
+            parts = self._streams[key] = _stream_parts(model, self.words, usage, self.close)
         return parts
 
 
@@ -147,11 +160,11 @@ def _delta(model: str, delta: dict, finish: str | None = None) -> dict:
     }
 
 
-def _stream_parts(model: str, words: list[str], usage: bool) -> list[bytes]:
+def _stream_parts(model: str, words: list[str], usage: bool, close: bool = False) -> list[bytes]:
     head = (
         b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
         b"Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n"
-        b"Connection: keep-alive\r\n\r\n"
+        + (b"Connection: close\r\n\r\n" if close else b"Connection: keep-alive\r\n\r\n")
     )
     parts = [head + _chunk(_delta(model, {"role": "assistant", "content": "", "refusal": None}))]
     for i, w in enumerate(words):
