@@ -21,6 +21,8 @@ _SECRET_PATTERNS = [
 _known_secrets: set[str] = set()
 WINDOW = 12  # a substring this long of a registered key is taken for the key
 _windows: set[str] = set()  # every WINDOW-character substring of each registered key
+_HALF = WINDOW // 2
+_halves: set[str] = set()  # every _HALF-character substring: a cheap first look
 _runs: re.Pattern | None = None  # runs of key characters long enough to hold a window
 _SECRET_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
 
@@ -39,6 +41,7 @@ def register_secret(value: str | None) -> None:
     _known_secrets.add(value)
     if len(value) >= WINDOW:
         _windows.update(value[i : i + WINDOW] for i in range(len(value) - WINDOW + 1))
+        _halves.update(value[i : i + _HALF] for i in range(len(value) - _HALF + 1))
         chars = "".join(sorted({c for s in _known_secrets if len(s) >= WINDOW for c in s}))
         _runs = re.compile(f"[{re.escape(chars)}]{{{WINDOW},}}")
 
@@ -59,9 +62,13 @@ def redact(text: str) -> str:
 def _without_key_parts(m: re.Match) -> str:
     """A run of key characters, with every stretch shared with a key replaced.
 
-    Linear in the run: one set lookup per position; overlapping windows merge
-    into the one stretch they cover."""
+    A shared stretch of WINDOW characters holds a _HALF-character piece that
+    starts at a multiple of _HALF, so a look at those pieces first clears most
+    runs in a sixth of the lookups. Then linear: one set lookup per position;
+    overlapping windows merge into the one stretch they cover."""
     run = m.group()
+    if not any(run[i : i + _HALF] in _halves for i in range(0, len(run) - _HALF + 1, _HALF)):
+        return run
     out: list[str] = []
     kept = 0  # run[:kept] is already in out
     covered = -1  # end of the stretch being redacted
