@@ -381,3 +381,48 @@ def test_any_other_error_reaches_the_server_once(rsps, status, error, kind):
     count, e = generic_stream(rsps, status, error)
     assert count == 1
     assert e is not None and e.kind == kind and e.status == status
+
+
+# ---------------------------------------------------------------- the same, through the command
+
+
+def serving(status: int, content_type: str, body: str) -> LocalServer:
+    def script(conn, request, srv):
+        conn.sendall(response_head(status, content_type) + body.encode())
+
+    return LocalServer(script)
+
+
+def local_provider(write_config, url: str) -> None:
+    write_config(f'[providers.local]\nkind = "llamacpp"\nbase_url = "{url}/v1"\nretries = 0\n')
+
+
+@pytest.mark.parametrize("mode", ["--stream", "--no-stream"])
+def test_a_server_that_ignores_stream_is_answered_by_the_command(rfctl, write_config, mode):
+    with serving(200, "application/json", json.dumps(openai_json("whole"))) as srv:
+        local_provider(write_config, srv.url)
+        run = rfctl("generate", "-p", "local", mode, input="hi")
+    assert run.code == 0, run.err
+    assert run.out.strip() == "whole"
+
+
+def test_a_json_error_with_status_200_is_not_a_cut_stream_to_the_command(rfctl, write_config):
+    error = {
+        "error": {"message": "unknown model 'x'", "type": "invalid_request_error", "code": 400}
+    }
+    with serving(200, "application/json", json.dumps(error)) as srv:
+        local_provider(write_config, srv.url)
+        run = rfctl("generate", "-p", "local", input="hi")
+    assert run.code not in (0, 75), run.err  # 75 would make cron retry forever
+    assert "unknown model 'x'" in run.err and "connection cut" not in run.err
+
+
+def test_an_html_error_page_is_one_error_line_from_the_command(rfctl, write_config):
+    with serving(502, "text/html", NGINX_502) as srv:
+        local_provider(write_config, srv.url)
+        run = rfctl("generate", "-p", "local", input="hi")
+    assert run.code == 75
+    lines = run.err.splitlines()
+    assert all(line.startswith("rfctl: ") for line in lines), run.err
+    assert len([x for x in lines if x.startswith("rfctl: error:")]) == 1
+    assert "<" not in run.err and "\r" not in run.err and "502 Bad Gateway" in run.err
