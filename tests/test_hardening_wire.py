@@ -426,3 +426,27 @@ def test_an_html_error_page_is_one_error_line_from_the_command(rfctl, write_conf
     assert all(line.startswith("rfctl: ") for line in lines), run.err
     assert len([x for x in lines if x.startswith("rfctl: error:")]) == 1
     assert "<" not in run.err and "\r" not in run.err and "502 Bad Gateway" in run.err
+
+
+def test_an_html_page_where_json_was_expected_shows_as_its_text(rsps):
+    rsps.add("POST", f"{OPENAI}/chat/completions", body=NGINX_502.replace("502", "200"), status=200)
+    with pytest.raises(ProviderError) as e:
+        adapter("llamacpp", OPENAI).generate(Request("hi"), FAST)
+    assert e.value.kind == "bad_response"
+    assert "not JSON" in e.value.message and "200 Bad Gateway" in e.value.message
+    assert "<" not in e.value.message and "\\r" not in e.value.message
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("stop at '<|im_end|>' please", "stop at '<|im_end|>' please"),  # not markup
+        ("n < 5 and m > 2", "n < 5 and m > 2"),
+        ("<p>Bad &amp; worse</p>\r\n<br/>end", "Bad & worse end"),
+        ("line one\nline two\u2028three", "line one line two three"),
+    ],
+)
+def test_server_text_strips_markup_only(text, shown):
+    from rfctl.providers.text import server_text
+
+    assert server_text(text) == shown

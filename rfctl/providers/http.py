@@ -338,7 +338,8 @@ def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
     try:
         return json.loads(raw)
     except ValueError:
-        snippet = raw[:shown].decode("utf-8", "replace")
+        # An HTML page (a captive portal, a proxy's login) shows as its text.
+        snippet = server_text(raw[: shown * 8].decode("utf-8", "replace"), shown)
         raise ProviderError(
             "bad_response",
             f"{what} is not JSON: {snippet!r}",
