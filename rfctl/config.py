@@ -3,6 +3,9 @@
 Reading uses tomllib (stdlib, fast); writing (`rfctl config init`) uses tomli-w,
 imported only there. Validation is strict: an unknown key, a wrong type or an
 unknown provider kind is a ConfigError (exit 78) naming the file and the key.
+A cloud kind's key travels only over HTTPS or to a loopback address unless
+the provider sets allow_insecure = true: checked here, so every command
+refuses before anything is sent.
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ bytes, not a total. So the body is always read incrementally (stream=True)
 and before each read the socket timeout is set to min(stall timeout, time
 left in the attempt, time left before the deadline). That bounds connect,
 first byte, each stall and the attempt as a whole without threads.
+
+A server that ignores "stream": true and answers with one JSON body (a
+completion, or an error object with status 200) is read as the non-streamed
+answer it is. An authenticated request never follows a redirect: the key is
+for base_url's origin only, so a 3xx is an error naming where it pointed.
+Error bodies become one line of text for the message; the body itself (the
+first 64 KiB, redacted) stays on the ProviderError as `body`, for -v.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ one_line() makes any server text one readable line of bounded length.
 
 from __future__ import annotations
 
-import html
 import re
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -65,5 +64,7 @@ def server_text(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:
     if "<" in text:
         text = _TAG.sub(" ", _NON_TEXT.sub(" ", text))
     if "&" in text:
+        import html  # its entity table is only needed for error pages
+
         text = html.unescape(text)
     return one_line(text, limit)
