@@ -3,6 +3,9 @@
 Reading uses tomllib (stdlib, fast); writing (`rfctl config init`) uses tomli-w,
 imported only there. Validation is strict: an unknown key, a wrong type or an
 unknown provider kind is a ConfigError (exit 78) naming the file and the key.
+A cloud kind's key travels only over HTTPS or to a loopback address unless
+the provider sets allow_insecure = true: checked here, so every command
+refuses before anything is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from rfctl.errors import ConfigError
+from rfctl.redact import register_secret, secret_header
 
 # kind -> (default base URL, environment variable holding its key)
 KINDS: dict[str, tuple[str, str | None]] = {
@@ -87,6 +91,7 @@ class ProviderConfig:
     retries: int | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold tokens
     free: bool | None = None  # None: decided by kind and host (see LOCAL_KINDS)
+    allow_insecure: bool = False  # a cloud kind may send its key over plain http
 
     @property
     def local(self) -> bool:
@@ -248,6 +253,7 @@ _PROVIDER_KEYS = {
     "retries": int,
     "headers": dict,
     "free": bool,
+    "allow_insecure": bool,
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
 _TOP_KEYS = {"defaults", "budget", "providers"}
@@ -307,6 +313,48 @@ def _check_url(url: str, where: str, path: Path) -> None:
         raise ConfigError(f"{path}: {where}base_url is not a valid URL: {e}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{path}: {where}base_url must be an http(s) URL with a host")
+
+
+# Kinds whose key is a paid cloud account's: it travels only where it is safe.
+CLOUD_KINDS = frozenset({"anthropic", "openai"})
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_key_transport(p: ProviderConfig, where: str, path: Path) -> None:
+    """A cloud key goes over HTTPS or to this machine only, unless allow_insecure.
+
+    Checked when the file is read, so every command refuses it (--dry-run
+    included) before any request could carry the key in clear text."""
+    if p.kind not in CLOUD_KINDS or p.allow_insecure:
+        return
+    parts = urlparse(p.base_url)
+    if parts.scheme == "https" or _loopback(parts.hostname or ""):
+        return
+    raise ConfigError(
+        f"{path}: provider {p.name!r} ({p.kind}) would send its API key in clear text "
+        f"to {parts.hostname}: {where}base_url must be https:// or a loopback address "
+        f"(or set {where}allow_insecure = true)"
+    )
+
+
+def _register_secrets(p: ProviderConfig) -> None:
+    """Known as soon as read: no message, log line or listing may show them."""
+    register_secret(p.api_key)
+    for name, value in p.headers.items():
+        if secret_header(name):
+            register_secret(value)
+            register_secret(value.split()[-1] if value.split() else value)
 
 
 def _type_name(want) -> str:
@@ -415,12 +463,17 @@ def from_dict(data: dict, path: Path) -> Config:
             retries=table.get("retries"),
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
             free=table.get("free"),
+            allow_insecure=table.get("allow_insecure", False),
         )
         if p.kind != "stub":
             _check_url(p.base_url, where, path)
+            _check_key_transport(p, where, path)
         providers.append(p)
+        _register_secrets(p)
         if p.api_key:
-            _warn_if_key_exposed(path)
+            _warn_if_key_exposed(path, "an API key", "use api_key_env")
+        elif any(secret_header(h) for h in p.headers):
+            _warn_if_key_exposed(path, "a token in headers", "keep it in a file only you can read")
     cfg = Config(defaults, {}, budget.get("daily_usd"), path=path, loaded_from_file=True)
     return _finish(cfg, providers)
 
@@ -437,7 +490,7 @@ def _finish(cfg: Config, providers: list[ProviderConfig]) -> Config:
     return cfg
 
 
-def _warn_if_key_exposed(path: Path) -> None:
+def _warn_if_key_exposed(path: Path, what: str, instead: str) -> None:
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -446,5 +499,5 @@ def _warn_if_key_exposed(path: Path) -> None:
         from rfctl import console
 
         console.warn_once(
-            f"{path} holds an API key and is readable by others; chmod 600 it or use api_key_env"
+            f"{path} holds {what} and is readable by others; chmod 600 it or {instead}"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rfctl.providers.text import one_line
 from rfctl.redact import redact
 
 # ---------------------------------------------------------------- request
@@ -119,9 +120,11 @@ class ProviderError(Exception):
         partial_text: str = "",
         accepted: bool = False,
     ):
-        super().__init__(redact(message))  # repr() and tracebacks show args: no secrets there
+        # One line, valid Unicode, no secrets: repr() and tracebacks show args too.
+        message = redact(one_line(message))
+        super().__init__(message)
         self.kind = kind
-        self.message = redact(message)
+        self.message = message
         self.transient = transient
         self.status = status
         self.provider_type = provider_type  # the provider's own error type string
@@ -129,6 +132,7 @@ class ProviderError(Exception):
         self.should_retry = should_retry  # x-should-retry, when the server sent it
         self.partial_text = partial_text  # text already received before the failure
         self.accepted = accepted  # the server accepted the request (headers came back)
+        self.body: str | None = None  # an HTTP error's body (bounded, redacted), for -v
 
     def __str__(self) -> str:
         return self.short()
@@ -262,9 +266,26 @@ def error_message(body) -> tuple[str, str | None, str | None]:
             return err, None, None
         if body.get("object") == "error" or "message" in body:
             return str(body.get("message", "error")), body.get("type"), None
+        if "detail" in body:  # FastAPI / pydantic validation errors
+            return _detail(body["detail"]), None, None
     if isinstance(body, str) and body.strip():
         return body.strip()[:300], None, None
     return "", None, None
+
+
+def _detail(detail) -> str:
+    """FastAPI's detail: a string, or pydantic's [{"loc": [...], "msg": ...}, ...]."""
+    if not isinstance(detail, list):
+        return str(detail)
+    out = []
+    for item in detail[:5]:
+        if isinstance(item, dict):
+            loc = ".".join(str(x) for x in item.get("loc") or () if x != "body")
+            msg = str(item.get("msg") or item.get("type") or "invalid")
+            out.append(f"{loc}: {msg}" if loc else msg)
+        else:
+            out.append(str(item))
+    return "; ".join(out) or "invalid request"
 
 
 # ---------------------------------------------------------------- adapter

@@ -13,11 +13,19 @@ bytes, not a total. So the body is always read incrementally (stream=True)
 and before each read the socket timeout is set to min(stall timeout, time
 left in the attempt, time left before the deadline). That bounds connect,
 first byte, each stall and the attempt as a whole without threads.
+
+A server that ignores "stream": true and answers with one JSON body (a
+completion, or an error object with status 200) is read as the non-streamed
+answer it is. An authenticated request never follows a redirect: the key is
+for base_url's origin only, so a 3xx is an error naming where it pointed.
+Error bodies become one line of text for the message; the body itself (the
+first 64 KiB, redacted) stays on the ProviderError as `body`, for -v.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -39,10 +47,13 @@ from rfctl.providers.base import (
 )
 from rfctl.providers.clock import Clock
 from rfctl.providers.discovery import remembered
-from rfctl.providers.streams import iter_lines, iter_sse, read_all
-from rfctl.redact import display_url, redact, register_secret
+from rfctl.providers.streams import iter_lines, iter_sse, read_all, read_head
+from rfctl.providers.text import server_text
+from rfctl.redact import display_url, redact, register_secret, secret_header
 
 USER_AGENT = f"rfctl/{__version__}"
+# An error body is read this far: enough for any real error, kept for -v.
+ERROR_BODY_BYTES = 64 * 1024
 
 
 class HTTPAdapter:
@@ -51,6 +62,7 @@ class HTTPAdapter:
     kind = "http"
     protocol = "http"  # names what discovery remembers about this adapter's servers
     generate_path = ""  # where generate() posts, under base_url
+    framing = "sse"  # how its streams are framed: "sse" or "ndjson" (see records())
 
     def __init__(self, provider, session: requests.Session | None = None):
         self.provider = provider  # rfctl.config.ProviderConfig
@@ -60,9 +72,15 @@ class HTTPAdapter:
         self.reused = False  # True once answered: a pooled connection may have gone stale
         self.api_key = provider.key()
         register_secret(self.api_key)
+        secret_headers = False
         for name, value in provider.headers.items():  # extra auth headers are secrets too
-            if any(w in name.lower() for w in ("auth", "key", "token", "secret")):
+            if secret_header(name):
+                secret_headers = True
                 register_secret(value.split()[-1] if value.split() else value)
+        # Credentials go to base_url's origin only: an authenticated request
+        # does not follow a redirect (requests would carry x-api-key and
+        # custom headers to whatever host the Location names).
+        self.authenticated = bool(self.api_key) or secret_headers
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
@@ -82,13 +100,32 @@ class HTTPAdapter:
         resp = self.open_stream(payload, clock)
         chunks = self.iter_bytes(resp, clock)
         try:
-            self.read_stream(self.records(iter_lines(chunks)), answer)
+            head, body = _peek(chunks)
+            if self.is_json_answer(resp, head):
+                # The server ignored "stream": true and answered in one JSON
+                # body (a completion, or an error with status 200): read it
+                # as the non-streamed answer it is, not as a cut stream.
+                raw = read_all(body)
+                parsed = _json_or_none(raw)
+                if isinstance(parsed, dict):
+                    self.parse(parsed, answer, resp.status_code)
+                    return answer.result(model, resp.status_code, stream=False)
+                body = iter((raw,))  # not one JSON object: let the framing say what it is
+            self.read_stream(self.records(iter_lines(body)), answer)
         except ProviderError as e:
             answer.failed(e)
             raise
         finally:
             chunks.close()
         return answer.result(model, resp.status_code, stream=True)
+
+    def is_json_answer(self, resp: requests.Response, head: bytes) -> bool:
+        """A JSON body where a stream was asked for: said by Content-Type, or, for
+        SSE protocols, a body that opens with "{" (no SSE line can)."""
+        ctype = (resp.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype == "application/json" or (ctype.endswith("+json") and "ndjson" not in ctype):
+            return True
+        return self.framing == "sse" and head.startswith(b"{")
 
     def model_for(self, req: Request, clock: Clock) -> str:
         """The request's model, else the configured one, else no_model()."""
@@ -164,6 +201,7 @@ class HTTPAdapter:
                 headers=headers if headers is not None else self.headers(),
                 stream=True,
                 timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
+                allow_redirects=not self.authenticated,
             )
 
         try:
@@ -194,11 +232,36 @@ class HTTPAdapter:
         clock.mark_first_byte()
         if resp.status_code >= 400:
             raise self.http_error(resp, clock)
+        if 300 <= resp.status_code < 400:
+            raise self.redirect_error(resp)
         return resp
 
+    def redirect_error(self, resp: requests.Response) -> ProviderError:
+        """A 3xx left unfollowed: authenticated, or one requests could not follow."""
+        resp.close()
+        target = resp.headers.get("Location") or ""
+        host = _origin(requests.compat.urljoin(resp.url or self.base_url, target)) if target else ""
+        why = "not followed: the request carries credentials" if self.authenticated else ""
+        where = f" to {host}" if host else " without a Location"
+        text = f"{self.where} answered {resp.status_code}, a redirect{where}"
+        return ProviderError(
+            "http",
+            f"{text} ({why}); set base_url to the final address" if why else text,
+            transient=False,
+            status=resp.status_code,
+            accepted=True,
+        )
+
     def http_error(self, resp: requests.Response, clock: Clock) -> ProviderError:
+        """The error status as a classified ProviderError. Its message is one line
+        (an HTML error page becomes its text, cut short); the body, bounded and
+        redacted, is kept on the error for -v output."""
         try:
-            raw = self.read_body(resp, clock)
+            chunks = self.iter_bytes(resp, clock)
+            try:
+                raw = read_head(chunks, ERROR_BODY_BYTES)
+            finally:
+                chunks.close()
         except ProviderError:
             raw = b""
         finally:
@@ -208,10 +271,13 @@ class HTTPAdapter:
             body = json.loads(text)
         except ValueError:
             body = text
-        message, etype, code = error_message(body)
-        if not message:
-            message = resp.reason or "error"
-        return classify_http(resp.status_code, message, etype, code, resp.headers)
+        message, etype, code = error_message(body if isinstance(body, dict) else "")
+        if isinstance(body, str):
+            message = body
+        message = server_text(message) or resp.reason or "error"
+        e = classify_http(resp.status_code, message, etype, code, resp.headers)
+        e.body = redact(text)
+        return e
 
     def iter_bytes(self, resp: requests.Response, clock: Clock) -> Iterator[bytes]:
         """The body as it arrives, each read bounded by the stall and attempt times.
@@ -251,7 +317,7 @@ class HTTPAdapter:
                 resp.close()
 
     def read_body(self, resp: requests.Response, clock: Clock) -> bytes:
-        """A whole body (JSON answers, listings, errors), within the size limit."""
+        """A whole body (JSON answers, listings), within the size limit."""
         chunks = self.iter_bytes(resp, clock)
         try:
             return read_all(chunks)
@@ -279,7 +345,8 @@ def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
     try:
         return json.loads(raw)
     except ValueError:
-        snippet = raw[:shown].decode("utf-8", "replace")
+        # An HTML page (a captive portal, a proxy's login) shows as its text.
+        snippet = server_text(raw[: shown * 8].decode("utf-8", "replace"), shown)
         raise ProviderError(
             "bad_response",
             f"{what} is not JSON: {snippet!r}",
@@ -287,6 +354,37 @@ def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
             status=resp.status_code,
             accepted=True,
         ) from None
+
+
+def _peek(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The body's first non-blank bytes, and every chunk (those read included)."""
+    seen: list[bytes] = []
+    for chunk in chunks:
+        seen.append(chunk)
+        head = chunk.lstrip()
+        if head:
+            return head, itertools.chain(seen, chunks)
+    return b"", iter(seen)
+
+
+def _json_or_none(raw: bytes):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of a URL, credentials and path left out."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return display_url(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}:{port}" if port else f"{parts.scheme}://{host}"
 
 
 def _closed_before_answer(e: Exception) -> bool:

@@ -30,6 +30,7 @@ class OllamaAdapter(HTTPAdapter):
     kind = "ollama"
     protocol = "ollama"
     generate_path = "/api/chat"
+    framing = "ndjson"
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)

@@ -10,9 +10,10 @@ Streaming asks for usage (stream_options.include_usage) from every kind:
 OpenAI, vLLM, LM Studio >= 0.3.18 and llama.cpp honour it; LocalAI is a Go
 server whose JSON decoder ignores fields it does not know, so asking costs
 nothing. A generic openai-compatible server might validate strictly (pydantic
-extra="forbid" answers 400/422): for that kind only, a 400/422 to a request
-carrying stream_options is retried once without it, and the server is
-remembered for the rest of the process. Without usage, counts are estimated
+extra="forbid" answers 400/422): for that kind only, a 400/422 whose error
+names stream_options (or an unknown extra field) is sent once more without
+it, and the server is remembered for the rest of the process; any other 400
+is answered once. Without usage, counts are estimated
 by the caller (Usage.reported False), except llama.cpp, whose final chunk
 carries `timings` we can count from.
 """
@@ -166,13 +167,11 @@ class OpenAIAdapter(HTTPAdapter):
         try:
             return super().open_stream(payload, clock)
         except ProviderError as e:
-            retry = (
+            if not (
                 self.kind == "openai-compatible"
                 and "stream_options" in payload
-                and e.status in (400, 422)
-                and e.kind != "context"
-            )
-            if not retry:
+                and rejects_stream_options(e, payload)
+            ):
                 raise
         plain = {k: v for k, v in payload.items() if k != "stream_options"}
         resp = self.open("POST", self.generate_path, clock, plain)
@@ -277,6 +276,35 @@ class OpenAIAdapter(HTTPAdapter):
 
 
 # ---------------------------------------------------------------- parsing helpers
+
+# What a strict server says about a field it does not know (pydantic
+# extra="forbid", OpenAI's own wording, JSON-schema validators).
+_UNKNOWN_FIELD = (
+    "extra inputs are not permitted",
+    "extra fields not permitted",
+    "extra_forbidden",
+    "unrecognized request argument",
+    "unknown field",
+    "unexpected keyword argument",
+    "additional properties are not allowed",
+    "additionalproperties",
+)
+
+
+def rejects_stream_options(e: ProviderError, payload: dict) -> bool:
+    """A 400/422 that is about stream_options: the error names the field, or says
+    the request has a field the server does not know without naming another
+    one it was sent. Any other 400 (a bad parameter, a content-policy refusal)
+    is the answer: sending it again would only reach the provider twice."""
+    if e.status not in (400, 422) or e.kind in ("context", "refusal"):
+        return False
+    text = f"{e.message} {e.body or ''}".lower()
+    if "stream_options" in text:
+        return True
+    if not any(h in text for h in _UNKNOWN_FIELD):
+        return False
+    others = [k for k in payload if k not in ("stream_options", "stream")]
+    return not any(f"'{k}'" in text or f'"{k}"' in text or f": {k}" in text for k in others)
 
 
 def map_usage(u, timings=None) -> Usage:

@@ -39,6 +39,18 @@ def read_all(chunks: Iterable[bytes], limit: int | None = None) -> bytes:
     return b"".join(raw)
 
 
+def read_head(chunks: Iterable[bytes], limit: int) -> bytes:
+    """The first `limit` bytes of a body (an error page); the rest is not read."""
+    raw: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        raw.append(chunk[: limit - size])
+        size += len(raw[-1])
+        if size >= limit:
+            break
+    return b"".join(raw)
+
+
 def iter_lines(chunks: Iterable[bytes], limit: int | None = None) -> Iterator[str]:
     """Whole lines from chunks cut anywhere; a line longer than `limit` bytes raises."""
     limit = MAX_EVENT_BYTES if limit is None else limit

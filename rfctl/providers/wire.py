@@ -6,6 +6,7 @@ Shared by the HTTP adapters; needs nothing heavier than base.py.
 from __future__ import annotations
 
 from rfctl.providers.base import ProviderError, classify_http
+from rfctl.providers.text import server_text
 
 
 def as_int(value) -> int | None:
@@ -25,6 +26,7 @@ def in_stream_error(
     and transience; anything else is kind "stream". No status: the HTTP
     status was 200.
     """
+    message = server_text(message or "")
     status = status_hint if isinstance(status_hint, int) and 400 <= status_hint <= 599 else 500
     c = classify_http(status, message or "error event in stream", etype, code)
     kind = "stream" if c.kind == "http" else c.kind
