@@ -255,7 +255,7 @@ def _lines():
 
 
 def run_batch(args, cfg, paths) -> int:
-    from rfctl import routing, settings
+    from rfctl import complete, routing, settings
     from rfctl.routing import Outcome, result_record
 
     if args.jobs < 1:
@@ -282,6 +282,9 @@ def run_batch(args, cfg, paths) -> int:
             outcome = routing.run(cfg, paths, line.request, opts)
         except RfctlError as e:  # e.g. a line naming an unknown provider: that line fails
             outcome = Outcome(routing.new_request_id(), error=e)
+        complete.check(
+            outcome, getattr(args, "require_complete", False), warn=False
+        )  # the record says it
         return result_record(outcome, line.id, line.metadata)
 
     failed = 0
