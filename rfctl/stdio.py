@@ -29,17 +29,13 @@ def _surrogates(err: UnicodeError):
     if not isinstance(err, UnicodeEncodeError):
         raise err
     bad = err.object[err.start : err.end]
+    # Joins a high+low pair into one character; a lone half becomes U+FFFD.
+    fixed = bad.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     try:
-        # Joins a high+low pair into one character; a lone half becomes U+FFFD.
-        fixed = bad.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-        fixed.encode(err.encoding)
+        # Bytes: the UTF-8 encoder takes only ASCII text from a handler.
+        return fixed.encode(err.encoding), err.end
     except (UnicodeError, LookupError):
-        fixed = "\ufffd" * len(bad)
-        try:
-            fixed.encode(err.encoding)
-        except (UnicodeError, LookupError):
-            fixed = "?" * len(bad)
-    return fixed, err.end
+        return "?" * len(bad), err.end
 
 
 codecs.register_error(SURROGATES, _surrogates)
