@@ -100,7 +100,7 @@ def test_arguments_count_towards_max_input(rfctl, server, isolated_home):
 def test_a_bad_max_input_is_a_usage_error(rfctl, size):
     run = rfctl("generate", "-p", "stub", "--max-input", size, "hi")
     assert run.code == 2
-    assert "--max-input" in run.err and "Traceback" not in run.err
+    assert "invalid size" in run.err and "Traceback" not in run.err
 
 
 def _memory_limit(nbytes: int):
@@ -320,4 +320,5 @@ def test_no_stdin_ignores_stdin(rfctl):
 def test_no_stdin_does_not_combine_with_jsonl(rfctl):
     run = rfctl("generate", "-p", "stub", "--jsonl", "-n", input='"a"\n')
     assert run.code == 2
+    assert "does not combine with -n" in run.err
     assert "Traceback" not in run.err
