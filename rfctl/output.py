@@ -19,8 +19,13 @@ class LiveWriter:
         self.stream = stream or sys.stdout
         self.chars = 0
         self.last = ""
+        self.held = ""  # a high surrogate whose low half may come in the next piece
 
     def __call__(self, piece: str) -> None:
+        piece = self.held + piece
+        self.held = ""
+        if piece and "\ud800" <= piece[-1] <= "\udbff":
+            piece, self.held = piece[:-1], piece[-1]
         if not piece:
             return
         self.stream.write(piece)
@@ -29,6 +34,10 @@ class LiveWriter:
         self.last = piece[-1]
 
     def finish(self) -> None:
+        if self.held:  # never completed: written as U+FFFD (rfctl.stdio)
+            self.stream.write(self.held)
+            self.chars += 1
+            self.last, self.held = self.held, ""
         if self.chars and self.last != "\n":
             self.stream.write("\n")
         self.stream.flush()

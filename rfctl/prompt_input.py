@@ -5,6 +5,8 @@ text, the JSON body), so what is read is bounded: at most --max-input bytes
 (DEFAULT_MAX_INPUT unless given), and one byte more tells that stdin was
 larger, which is bad input (65) rather than a MemoryError minutes later. A
 regular file on stdin is refused by its size before anything is read.
+With --jsonl the bound is per line: a longer line is skipped unread and
+fails alone (its error record), and the batch goes on.
 """
 
 from __future__ import annotations
@@ -71,3 +73,27 @@ def check_size(prompt: str, limit: int) -> None:
     """The whole prompt (stdin and arguments) within the limit."""
     if len(prompt) > limit or (not prompt.isascii() and len(prompt.encode("utf-8")) > limit):
         raise too_large("the prompt", limit)
+
+
+class Oversized(str):
+    """Stands for a --jsonl line longer than the limit: its text is the reason."""
+
+    oversized = True
+
+
+def bounded_lines(stream, limit: int):
+    """stdin's lines as text (bad bytes kept as surrogateescape, for the line
+    to report), none longer than `limit` bytes held in memory: a longer line
+    is read past in 1 MiB pieces and yields an Oversized."""
+    while True:
+        data = stream.readline(limit + 1)
+        if not data:
+            return
+        if len(data) > limit and not data.endswith(b"\n"):
+            while True:
+                more = stream.readline(1 << 20)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield Oversized(f"larger than --max-input ({human(limit)})")
+            continue
+        yield data.decode("utf-8", "surrogateescape")

@@ -322,3 +322,12 @@ def test_no_stdin_does_not_combine_with_jsonl(rfctl):
     assert run.code == 2
     assert "does not combine with -n" in run.err
     assert "Traceback" not in run.err
+
+
+def test_a_jsonl_line_past_max_input_fails_alone(rfctl):
+    lines = ['"first"', json.dumps("x" * 3000), '"last"']
+    run = rfctl("generate", "-p", "stub", "--jsonl", "--max-input", "2K", input="\n".join(lines))
+    assert run.code == 1, run.err
+    out = [json.loads(line) for line in run.out.splitlines()]
+    assert [r["ok"] for r in out] == [True, False, True]
+    assert out[1]["error"] == {"code": 65, "message": "line 2: larger than --max-input (2K)"}
