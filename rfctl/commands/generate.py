@@ -13,9 +13,11 @@ HELP = "send a prompt (arguments and/or stdin) and print the answer"
 DESCRIPTION = """\
 Send a prompt to the first provider that can answer it and print the answer.
 The prompt is stdin followed by the PROMPT arguments (`cat file | rfctl
-generate "summarise this"`). When stdout is a terminal the answer streams as
-it arrives; into a pipe or file (-o) it is written once complete, so a
-fallback never leaves half an answer behind."""
+generate "summarise this"`); -n reads no stdin, which a `while read` loop
+needs (else the first call takes the rest of the loop's input). When
+stdout is a terminal the answer streams as it arrives; into a pipe or file
+(-o) it is written once complete, so a fallback never leaves half an answer
+behind."""
 
 
 def add_parser(sub, parents):
