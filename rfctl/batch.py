@@ -288,9 +288,7 @@ def run_batch(args, cfg, paths) -> int:
             outcome = routing.run(cfg, paths, line.request, opts)
         except RfctlError as e:  # e.g. a line naming an unknown provider: that line fails
             outcome = Outcome(routing.new_request_id(), error=e)
-        complete.check(
-            outcome, getattr(args, "require_complete", False), warn=False
-        )  # the record says it
+        complete.check(outcome, args.require_complete, warn=False)  # the record says why
         return result_record(outcome, line.id, line.metadata)
 
     failed = 0
