@@ -1,6 +1,8 @@
 """Is the answer whole? An empty answer, or one the provider cut at
 max_tokens (finish_reason "length"), is still an answer: it exits 0 with a
-warning on stderr. With --require-complete it is a failure instead: exit 65,
+warning on stderr (for a cut, only when the limit came from the config: a
+cut asked for with --max-tokens is no news). With --require-complete it is a
+failure instead: exit 65,
 nothing on stdout, no -o file (the text is held back until it is known to be
 whole, so live streaming is off). The usage log records the attempt as the
 provider answered it either way (status ok, its finish_reason).
@@ -26,9 +28,12 @@ def problem(result: Result) -> str | None:
     return None
 
 
-def check(outcome: Outcome, required: bool, *, warn: bool = True) -> None:
+def check(
+    outcome: Outcome, required: bool, *, warn: bool = True, asked_limit: bool = False
+) -> None:
     """Warn about an answer that is not whole, or (required) turn the outcome
-    into a failure with exit 65, keeping its attempts."""
+    into a failure with exit 65, keeping its attempts. asked_limit: the user
+    gave --max-tokens, so a cut there needs no warning."""
     if not outcome.ok:
         return
     why = problem(outcome.result)
@@ -38,7 +43,7 @@ def check(outcome: Outcome, required: bool, *, warn: bool = True) -> None:
     if required:
         outcome.result = None
         outcome.error = RfctlError(f"{name}: {why} (--require-complete)", Exit.DATAERR)
-    elif warn:
+    elif warn and not (asked_limit and outcome.result.text.strip()):
         from rfctl import console
 
         console.warn(f"{name}: {why}")

@@ -231,13 +231,19 @@ def test_an_empty_answer_is_a_warning(rfctl, server, tmp_path):
     assert out.read_text() == ""
 
 
-def test_a_cut_answer_is_a_warning(rfctl):
-    run = rfctl("generate", "-p", "stub", "--max-tokens", "2", input="one two three")
+def test_an_answer_cut_at_the_configured_limit_is_a_warning(rfctl, write_config):
+    write_config("[defaults]\nmax_tokens = 2\n")
+    run = rfctl("generate", "-p", "stub", input="one two three")
     assert run.code == 0
     assert run.out == "stub: one\n"
     assert run.err == (
         "rfctl: warning: stub: the answer was cut off at max_tokens (finish_reason length)\n"
     )
+
+
+def test_a_cut_asked_for_with_max_tokens_is_no_news(rfctl):
+    run = rfctl("generate", "-p", "stub", "--max-tokens", "2", input="one two three")
+    assert (run.code, run.out, run.err) == (0, "stub: one\n", "")
 
 
 @pytest.mark.parametrize("mode", [["-o", "OUT"], ["--stream"], []], ids=str)

@@ -202,7 +202,8 @@ def _answer(cfg, paths, req, opts, args) -> int:
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
     outcome = routing.run(cfg, paths, req, opts, on_text=writer)
-    complete.check(outcome, args.require_complete)  # warns, or fails the call (65)
+    # Warns (an empty answer; a cut at a limit not asked for), or fails the call (65).
+    complete.check(outcome, args.require_complete, asked_limit=args.max_tokens is not None)
     if args.format == "json":
         import json
 
