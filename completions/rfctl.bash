@@ -15,8 +15,8 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state' ;;
     'generate')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --no-fallback --stream --no-stream --format -o --output --jsonl -j --jobs --max-cost --dry-run --no-log'
-        valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost' ;;
+        opts='-h --help --config --models-file --usage-log --state -v --verbose -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --no-fallback --stream --no-stream --format -o --output --jsonl -j --jobs --max-cost --dry-run --no-log -n --no-stdin --max-input --require-complete'
+        valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input' ;;
     'providers')
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose --timeout --no-check --format --json --jsonl --no-header'

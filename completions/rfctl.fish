@@ -19,7 +19,7 @@ function __rfctl_valued
         case ''
             printf '%s\n' --config --models-file --usage-log --state
         case 'generate'
-            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost
+            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input
         case 'providers'
             printf '%s\n' --config --models-file --usage-log --state --timeout --format
         case 'models'
@@ -142,6 +142,9 @@ complete -c rfctl -n '__rfctl_at "generate"' -s j -l jobs -x -d 'with --jsonl: r
 complete -c rfctl -n '__rfctl_at "generate"' -l max-cost -x -d 'refuse (exit 77) if the estimated cost is higher'
 complete -c rfctl -n '__rfctl_at "generate"' -l dry-run -d 'print the plan and estimates, send nothing'
 complete -c rfctl -n '__rfctl_at "generate"' -l no-log -d 'do not write the usage log'
+complete -c rfctl -n '__rfctl_at "generate"' -s n -l no-stdin -d 'do not read stdin: the prompt is the arguments (for `while read` loops)'
+complete -c rfctl -n '__rfctl_at "generate"' -l max-input -x -d 'largest prompt read, in bytes or with K/M/G (default 16M); past it exit 65'
+complete -c rfctl -n '__rfctl_at "generate"' -l require-complete -d 'an empty answer or one cut at max_tokens is exit 65, with nothing written'
 
 # rfctl providers
 complete -c rfctl -n '__rfctl_at "providers"' -s h -l help -d 'show this help message and exit'

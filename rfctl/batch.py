@@ -54,6 +54,8 @@ def parse_line(line: str, number: int, defaults) -> Line:
     def bad(why: str, ident: str = str(number), metadata=None) -> Line:
         return Line(ident, None, metadata=metadata, error=InputError(f"line {number}: {why}"))
 
+    if getattr(line, "oversized", False):  # rfctl.prompt_input.Oversized
+        return bad(str(line))
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:
@@ -241,7 +243,7 @@ class _InOrder:
             raise self.error
 
 
-def _lines():
+def _lines(limit: int):
     """stdin, a line at a time as it arrives, as text; bad bytes are kept
     (surrogateescape) for parse_line to report on that line alone."""
     if sys.stdin is None:
@@ -251,16 +253,20 @@ def _lines():
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream without bytes underneath (tests, embedding)
         return iter(sys.stdin)
-    return (data.decode("utf-8", "surrogateescape") for data in stream)
+    from rfctl.prompt_input import bounded_lines  # a line past --max-input: Oversized
+
+    return bounded_lines(stream, limit)
 
 
 def run_batch(args, cfg, paths) -> int:
-    from rfctl import routing, settings
+    from rfctl import complete, routing, settings
     from rfctl.routing import Outcome, result_record
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    lines = _lines()
+    from rfctl.prompt_input import limit_of
+
+    lines = _lines(limit_of(args))
     defaults = settings.request(args, cfg, "-")
     base_opts = settings.options(args)
     # Set on Ctrl-C: attempts still in flight end without cooldowns or state
@@ -282,6 +288,7 @@ def run_batch(args, cfg, paths) -> int:
             outcome = routing.run(cfg, paths, line.request, opts)
         except RfctlError as e:  # e.g. a line naming an unknown provider: that line fails
             outcome = Outcome(routing.new_request_id(), error=e)
+        complete.check(outcome, args.require_complete, warn=False)  # the record says why
         return result_record(outcome, line.id, line.metadata)
 
     failed = 0

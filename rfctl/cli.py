@@ -19,6 +19,9 @@ from rfctl.errors import Exit, RfctlError
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from rfctl import stdio
+
+    stdio.prepare()  # closed descriptors, UTF-8 answers: before any file is opened
     try:
         return program(argv)
     except RfctlError as e:

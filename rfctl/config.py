@@ -437,6 +437,9 @@ def from_dict(data: dict, path: Path) -> Config:
             raise ConfigError(f"{path}: [providers.{name}] must be a table")
         _check(where, table, _PROVIDER_KEYS, path)
         _check_ranges(where, table, path)
+        for hk, hv in table.get("headers", {}).items():  # a nested table would go out as its repr
+            if isinstance(hv, bool) or not isinstance(hv, str | int | float):
+                raise ConfigError(f"{path}: {where}headers.{hk} must be a string")
         kind = table.get("kind")
         if kind is None:
             raise ConfigError(f"{path}: {where}kind is required ({' | '.join(KINDS)})")

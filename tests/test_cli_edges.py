@@ -10,26 +10,7 @@ import sys
 
 import pytest
 from conftest import REPO
-
-
-def sh(cmd: str) -> subprocess.CompletedProcess:
-    """Run a shell line with `rfctl` meaning this checkout's rfctl: for what
-    happens at the process boundary (closed or full stdout, closed stdin, argv
-    bytes, a pipe), which only a real child process shows."""
-    return subprocess.run(
-        ["bash", "-c", cmd.replace("rfctl ", f"{sys.executable} -m rfctl ")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
-
-
-def one_error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("rfctl: error:"), err
-    return lines[0]
+from io_helpers import one_error_line, sh
 
 
 def test_a_usage_error_is_one_line(rfctl):

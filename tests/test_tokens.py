@@ -143,3 +143,51 @@ def test_tiktoken_is_not_imported_until_an_estimate_is_needed():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+# ---------------------------------------------------------------- long texts
+
+
+@pytest.fixture
+def o200k():
+    enc = tokens.get_encoding("o200k_base")
+    assert enc is not None
+    return enc
+
+
+def test_counting_in_slices_matches_one_count_for_prose(o200k):
+    # Several slices long, lines and double spaces included.
+    text = "\n".join(f"Line {i}: the quick  brown fox, 東京 {i * 7}." for i in range(12000))
+    assert len(text) > 4 * tokens.SLICE
+    assert tokens.count(o200k, text) == len(o200k.encode_ordinary(text))
+
+
+def test_a_run_without_whitespace_is_sliced_too(o200k):
+    text = "a" * (3 * tokens.SLICE + 5)
+    assert abs(tokens.count(o200k, text) - len(o200k.encode_ordinary(text))) <= 3
+
+
+def test_out_of_time_the_rest_is_extrapolated_not_counted(o200k, monkeypatch):
+    calls = []
+    real = o200k.encode_ordinary
+
+    class Counting:
+        def encode_ordinary(self, text):
+            calls.append(len(text))
+            return real(text)
+
+    text = "word " * (20 * tokens.SLICE // 5)
+    exact = len(real(text))
+    past = 0.0  # a deadline long gone: one slice, then the same rate for the rest
+    estimate = tokens.count(Counting(), text, deadline=past)
+    assert len(calls) == 1
+    assert abs(estimate - exact) <= exact * 0.01
+    assert estimate <= tokens.upper_bound(text)
+    monkeypatch.setattr(tokens, "COUNT_SECONDS", 0.0)  # the cap works without a deadline
+    calls.clear()
+    assert tokens.count(Counting(), text) == estimate and len(calls) == 1
+
+
+def test_prompt_tokens_count_within_their_deadline():
+    toks = tokens.PromptTokens("a" * (40 * tokens.SLICE), deadline=0.0)
+    assert 0 < toks.exact("gpt-4o") <= toks.bound

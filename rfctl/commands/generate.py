@@ -6,15 +6,18 @@ import argparse
 import sys
 
 from rfctl.config import CAPABILITIES, STRATEGIES
+from rfctl.prompt_input import parse_size
 
 HELP = "send a prompt (arguments and/or stdin) and print the answer"
 
 DESCRIPTION = """\
 Send a prompt to the first provider that can answer it and print the answer.
 The prompt is stdin followed by the PROMPT arguments (`cat file | rfctl
-generate "summarise this"`). When stdout is a terminal the answer streams as
-it arrives; into a pipe or file (-o) it is written once complete, so a
-fallback never leaves half an answer behind."""
+generate "summarise this"`); -n reads no stdin, which a `while read` loop
+needs (else the first call takes the rest of the loop's input). When
+stdout is a terminal the answer streams as it arrives; into a pipe or file
+(-o) it is written once complete, so a fallback never leaves half an answer
+behind."""
 
 
 def add_parser(sub, parents):
@@ -109,13 +112,31 @@ def add_parser(sub, parents):
         "--dry-run", action="store_true", help="print the plan and estimates, send nothing"
     )
     p.add_argument("--no-log", action="store_true", help="do not write the usage log")
+    p.add_argument(
+        "-n",
+        "--no-stdin",
+        action="store_true",
+        help="do not read stdin: the prompt is the arguments (for `while read` loops)",
+    )
+    p.add_argument(
+        "--max-input",
+        type=parse_size,
+        metavar="SIZE",
+        help="largest prompt read, in bytes or with K/M/G (default 16M); past it exit 65",
+    )
+    p.add_argument(
+        "--require-complete",
+        action="store_true",
+        help="an empty answer or one cut at max_tokens is exit 65, with nothing written",
+    )
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from rfctl import config, settings
-    from rfctl.output import check_writable, stdout_is_tty
+    from rfctl.output import check_writable, output_path, stdout_is_tty
 
+    args.output = output_path(args.output)  # `-o -` is stdout
     paths = config.resolve_paths(args)
     cfg = config.load(paths)
     if args.jsonl:
@@ -124,6 +145,8 @@ def run(args) -> int:
 
         if args.dry_run:
             raise UsageError("--dry-run plans one prompt; it does not combine with --jsonl")
+        if args.no_stdin:
+            raise UsageError("--jsonl reads its requests from stdin; it does not combine with -n")
         if args.output:
             check_writable(args.output)
         return run_batch(args, cfg, paths)
@@ -132,6 +155,7 @@ def run(args) -> int:
     opts.live = (
         args.output is None
         and args.format == "text"
+        and not args.require_complete  # held back until known to be whole
         and (args.stream if args.stream is not None else stdout_is_tty())
     )
     if args.dry_run:
@@ -144,11 +168,14 @@ def run(args) -> int:
 
 
 def _read_prompt(args) -> str:
+    from rfctl import prompt_input
     from rfctl.errors import InputError
 
     parts = []
-    if sys.stdin is not None and not sys.stdin.isatty():  # None: started with stdin closed
-        data = sys.stdin.buffer.read()
+    limit = prompt_input.limit_of(args)
+    # None: started with stdin closed; --no-stdin: a `while read` loop's stdin is not ours.
+    if sys.stdin is not None and not sys.stdin.isatty() and not getattr(args, "no_stdin", False):
+        data = prompt_input.read_stdin(limit)
         try:
             parts.append(data.decode("utf-8"))
         except UnicodeDecodeError:
@@ -163,17 +190,20 @@ def _read_prompt(args) -> str:
     prompt = "\n\n".join(p.rstrip("\n") for p in parts if p.strip())
     if not prompt.strip():
         raise InputError("empty prompt: give PROMPT arguments or pipe text on stdin")
+    prompt_input.check_size(prompt, limit)
     return prompt
 
 
 def _answer(cfg, paths, req, opts, args) -> int:
-    from rfctl import routing
+    from rfctl import complete, routing
     from rfctl.output import LiveWriter, with_newline, write_file
 
     writer = LiveWriter() if opts.live else None
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
     outcome = routing.run(cfg, paths, req, opts, on_text=writer)
+    # Warns (an empty answer; a cut at a limit not asked for), or fails the call (65).
+    complete.check(outcome, args.require_complete, asked_limit=args.max_tokens is not None)
     if args.format == "json":
         import json
 

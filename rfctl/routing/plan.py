@@ -170,7 +170,10 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
     """The ordered candidates for this request and why the others were dropped.
 
     dry: only look (--dry-run): the round-robin cursor is read, not moved."""
-    toks = PromptTokens(req.prompt, req.system)
+    from rfctl.routing import clock
+
+    # Counting a long prompt's tokens (here, or for usage after the answer) keeps to the deadline.
+    toks = PromptTokens(req.prompt, req.system, clock.monotonic() + settings.deadline(cfg, opts))
     chain = _chain(cfg, opts)
     pl = Plan(
         [],
