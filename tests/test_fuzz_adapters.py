@@ -83,7 +83,7 @@ def openai_stream(pieces: list[str], eol: str = "\n") -> bytes:
         + "}"
     ]
     events += [
-        '{"choices":[{"finish_reason":null,"index":0,"delta":{"content":%s}}],%s}' % (p, meta)
+        '{"choices":[{"finish_reason":null,"index":0,"delta":{"content":' + p + "}}]," + meta + "}"
         for p in pieces
     ]
     events.append('{"choices":[{"finish_reason":"stop","index":0,"delta":{}}],' + meta + "}")
@@ -115,7 +115,9 @@ def anthropic_stream(pieces: list[str], eol: str = "\n") -> bytes:
     events += [
         (
             "content_block_delta",
-            '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":%s}}' % p,
+            '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":'
+            + p
+            + "}}",
         )
         for p in pieces
     ]
@@ -134,8 +136,11 @@ def anthropic_stream(pieces: list[str], eol: str = "\n") -> bytes:
 
 def ollama_stream(pieces: list[str], eol: str = "\n") -> bytes:
     """Ollama's /api/chat NDJSON: one record per piece, then done: true with counts."""
-    rec = '{"model":"llama3.2","created_at":"2026-11-29T02:06:14Z","message":{"role":"assistant","content":%s},"done":false}'
-    lines = [rec % p for p in pieces]
+    lines = [
+        '{"model":"llama3.2","created_at":"2026-11-29T02:06:14Z","message":{"role":"assistant",'
+        '"content":' + p + '},"done":false}'
+        for p in pieces
+    ]
     lines.append(
         '{"model":"llama3.2","created_at":"2026-11-29T02:06:15Z","message":{"role":"assistant",'
         '"content":""},"done":true,"done_reason":"stop","total_duration":1118136648,'
@@ -394,3 +399,19 @@ def test_lines_the_protocol_says_to_ignore_change_nothing(kind, extra):
         }
     noise = "".join(lines[e] for e in extra).encode()
     assert generate(kind, [noise + STREAM[kind](PIECES)])[0][0] == TEXT
+
+
+def test_generate_writes_a_surrogate_pair_split_across_events_as_one_character(rfctl, write_config):
+    # The whole path: the answer goes to stdout as UTF-8, the attempt to the
+    # usage log; a lone surrogate in the text fails both.
+    data = openai_stream(['"a"', '"\\ud83d"', '"\\ude00"', '"b"'])
+
+    def script(conn, request, server):
+        conn.sendall(response_head())
+        send_slowly(conn, split_at(data, [data.index(b"\\ude00") + 3]), gap=0.002)
+
+    with LocalServer(script) as srv:
+        write_config(f'[providers.local]\nkind = "llamacpp"\nbase_url = "{srv.url}/v1"\n')
+        run = rfctl("generate", "-p", "local", "--stream", "hi")
+    assert (run.code, run.out) == (0, "a😀b\n")
+    assert "Traceback" not in run.err
