@@ -146,6 +146,13 @@ def any_text(max_size: int = 40):
     return st.text(st.characters(exclude_categories=()), max_size=max_size)
 
 
+def utf8_text(max_size: int = 40):
+    """Text UTF-8 can carry: anything but lone surrogates. (An explicit
+    alphabet: hypothesis's codec-based default costs seconds to set up
+    without its cache.)"""
+    return st.text(st.characters(exclude_categories=("Cs",)), max_size=max_size)
+
+
 def encodable(text: str) -> bool:
     """True when text can be written as UTF-8 (no lone surrogates)."""
     try:

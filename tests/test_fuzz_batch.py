@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from fuzz_helpers import any_text, encodable, fuzz, json_values
+from fuzz_helpers import any_text, encodable, fuzz, json_values, utf8_text
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,7 +73,7 @@ lines = st.one_of(
 )
 
 
-@fuzz(300)
+@fuzz(150)
 @given(text=lines, number=st.integers(1, 10**6))
 def test_any_line_gives_a_line_or_that_lines_input_error(text, number):
     check_line(parse_line(text, number, DEFAULTS), number)
@@ -85,7 +85,7 @@ def test_lines_nested_too_deep_fail_alone():
 
 
 def _text():
-    return st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+    return utf8_text(20)
 
 
 @st.composite
@@ -108,7 +108,7 @@ def valid_items(draw):
     return item
 
 
-@fuzz(150)
+@fuzz(80)
 @given(item=valid_items(), ascii_only=st.booleans())
 def test_a_valid_object_line_says_what_it_asked(item, ascii_only):
     line = parse_line(json.dumps(item, ensure_ascii=ascii_only), 7, DEFAULTS)
@@ -128,7 +128,7 @@ def test_a_valid_object_line_says_what_it_asked(item, ascii_only):
     assert line.metadata == item.get("metadata")
 
 
-@fuzz(150)
+@fuzz(80)
 @given(prompt=_text().filter(str.strip))
 def test_a_json_string_line_is_the_prompt(prompt):
     line = parse_line(json.dumps(prompt), 1, DEFAULTS)
@@ -146,7 +146,13 @@ batch_lines = st.one_of(
 
 @fuzz(25)
 @given(st.lists(batch_lines, max_size=6), st.sampled_from([b"\n", b"\r\n"]))
-def test_any_stdin_gives_one_json_result_per_request_line_in_order(rfctl, raw_lines, eol):
+def test_any_stdin_gives_one_json_result_per_request_line_in_order(
+    rfctl, write_config, raw_lines, eol
+):
+    # Only offline providers: a line may name any provider, and hypothesis
+    # draws names from the source ("ollama", "vllm"), which would otherwise
+    # reach for servers on this machine.
+    write_config('[providers.offline]\nkind = "stub"\n')
     stdin = b"".join(line + eol for line in raw_lines)
     run = rfctl(
         "generate",
@@ -160,7 +166,8 @@ def test_any_stdin_gives_one_json_result_per_request_line_in_order(rfctl, raw_li
     requests = [
         line for line in stdin.split(b"\n") if line.decode("utf-8", "surrogateescape").strip()
     ]
-    results = [json.loads(out) for out in run.out.splitlines()]
+    # split("\n"), not splitlines(): a result may hold U+0085 or U+2028 raw.
+    results = [json.loads(out) for out in run.out.split("\n") if out]
     assert "Traceback" not in run.err
     assert len(results) == len(requests)
     assert run.code == (Exit.PARTIAL if any(not r["ok"] for r in results) else 0)
