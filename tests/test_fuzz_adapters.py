@@ -415,3 +415,18 @@ def test_generate_writes_a_surrogate_pair_split_across_events_as_one_character(r
         run = rfctl("generate", "-p", "local", "--stream", "hi")
     assert (run.code, run.out) == (0, "a😀b\n")
     assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("status", [200, 500], ids=["answer", "error-status"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_deeply_nested_json_in_a_whole_body_is_a_provider_error(kind, status):
+    with responses.RequestsMock() as rsps:
+        rsps.add(
+            "POST",
+            BASE[kind] + PATH[kind],
+            body=DEEP,
+            status=status,
+            content_type="application/json",
+        )
+        with pytest.raises(ProviderError):
+            make(kind).generate(Request("hi"), FAST)
