@@ -295,12 +295,24 @@ def _check_ranges(where: str, table: dict, path: Path) -> None:
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             continue
-        if not math.isfinite(value):
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an integer too large for a float
+            finite = False
+        if not finite:
             raise ConfigError(f"{path}: {where}{key} must be a finite number")
         if key in _POSITIVE and value <= 0:
             raise ConfigError(f"{path}: {where}{key} must be greater than 0, not {value}")
         if key in _AT_LEAST and value < _AT_LEAST[key]:
             raise ConfigError(f"{path}: {where}{key} must be at least {_AT_LEAST[key]}")
+
+
+def _key(name: str) -> str:
+    """A table key as TOML writes it: bare when it can be, else quoted (one line)."""
+    import json
+    import re
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
 
 
 def _check_url(url: str, where: str, path: Path) -> None:
@@ -401,6 +413,10 @@ def load(paths: Paths | None = None, *, required: bool = False) -> Config:
         raise ConfigError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: {_position(text, e)}") from None
+    except ValueError as e:  # an integer past Python's 4300-digit parsing limit
+        raise ConfigError(f"{path}: {e}".split(";")[0]) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply") from None
     return from_dict(data, path)
 
 
@@ -432,9 +448,9 @@ def from_dict(data: dict, path: Path) -> Config:
     if not isinstance(raw_providers, dict):
         raise ConfigError(f"{path}: [providers] must be a table of tables")
     for order, (name, table) in enumerate(raw_providers.items(), 1):
-        where = f"providers.{name}."
+        where = f"providers.{_key(name)}."
         if not isinstance(table, dict):
-            raise ConfigError(f"{path}: [providers.{name}] must be a table")
+            raise ConfigError(f"{path}: [providers.{_key(name)}] must be a table")
         _check(where, table, _PROVIDER_KEYS, path)
         _check_ranges(where, table, path)
         for hk, hv in table.get("headers", {}).items():  # a nested table would go out as its repr

@@ -325,6 +325,10 @@ def _parse(path: Path) -> dict[str, dict]:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{path}: {where}{problem}") from None
+    except (ValueError, OverflowError, RecursionError) as e:
+        # The YAML is well formed but a value is not: 2026-02-30 as a date,
+        # an integer past Python's 4300-digit parsing limit.
+        raise ConfigError(f"{path}: bad value: {str(e).split(';')[0]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -391,7 +395,10 @@ def _typed(where: str, want: str, value):
             return value
     elif want == _NUM:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise ConfigError(f"{where} is too large") from None
     elif want == _BOOL:
         if isinstance(value, bool):
             return value

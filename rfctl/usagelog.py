@@ -18,6 +18,7 @@ cost_usd, which is always present and null when the price is unknown.
 import contextlib
 import fcntl
 import json
+import math
 import os
 import re
 import sys
@@ -298,7 +299,9 @@ def _rec_from_dict(d) -> Rec | None:
             if default is _REQUIRED:
                 return None
             v = default
-        elif type(v) not in accepted:  # type(), not isinstance: True is no int here
+        elif (
+            type(v) not in accepted or type(v) is float and not math.isfinite(v)
+        ):  # type(), not isinstance: True is no int here
             return None
         setattr(r, name, v)
     return r
@@ -313,7 +316,7 @@ def _json_batches(blocks: Iterable[bytes], counter: Counter) -> Iterator[list]:
                 continue
             try:
                 rec = _rec_from_dict(loads(line))
-            except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            except (ValueError, RecursionError):  # bad JSON, bad UTF-8, nested too deep
                 rec = None
             if rec is None:
                 counter.skipped += 1
@@ -341,7 +344,7 @@ def _msgspec_batches(blocks: Iterable[bytes], counter: Counter, decoder) -> Iter
     for block in blocks:
         try:
             batch = dec.decode_lines(block)
-        except error:  # ValidationError is a DecodeError too
+        except (error, RecursionError):  # ValidationError is a DecodeError too
             batch = None
         if batch is not None:
             yield batch
@@ -353,7 +356,7 @@ def _msgspec_batches(blocks: Iterable[bytes], counter: Counter, decoder) -> Iter
                 continue
             try:
                 batch.append(dec.decode(line))
-            except error:
+            except (error, RecursionError):
                 counter.skipped += 1
         yield batch
 
@@ -445,7 +448,7 @@ def _line_ts(line: bytes) -> str | None:
         return line[7:end].decode("ascii", "replace") if end > 0 else None
     try:
         d = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     ts = d.get("ts") if isinstance(d, dict) else None
     return ts if isinstance(ts, str) else None
@@ -503,7 +506,9 @@ def recent_latency_p50(
             else:
                 d = json.loads(line)
                 name, latency = d["provider"], float(d["latency_ms"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+            continue
+        if not isinstance(name, str):
             continue
         if name in pending:
             samples[name].append(latency)

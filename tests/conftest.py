@@ -3,16 +3,32 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# Hypothesis keeps caches (and an example database) in ./.hypothesis unless
+# told otherwise: keep both out of the working tree for every property test.
+# Set before hypothesis first touches its storage, which is not at import.
+if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
+    _HYPOTHESIS_DIR = tempfile.mkdtemp(prefix="rfctl-hypothesis-")
+    atexit.register(shutil.rmtree, _HYPOTHESIS_DIR, ignore_errors=True)
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _HYPOTHESIS_DIR
+
+from hypothesis import settings as _hypothesis  # noqa: E402
+
+_hypothesis.register_profile("rfctl", database=None, deadline=None)
+_hypothesis.load_profile("rfctl")
 
 REPO = Path(__file__).resolve().parent.parent
 

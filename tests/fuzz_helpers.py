@@ -14,25 +14,13 @@ segments would give it.
 
 from __future__ import annotations
 
-import atexit
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 
-# Hypothesis keeps caches (and, unless told otherwise, an example database)
-# in ./.hypothesis; keep them out of the working tree. Set before hypothesis
-# first touches its storage, which is not at import.
-if "HYPOTHESIS_STORAGE_DIRECTORY" not in os.environ:
-    _STORE = tempfile.mkdtemp(prefix="rfctl-hypothesis-")
-    atexit.register(shutil.rmtree, _STORE, ignore_errors=True)
-    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = _STORE
-
-from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 
 def fuzz(max_examples: int):

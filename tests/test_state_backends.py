@@ -30,7 +30,14 @@ def open_backend(request, tmp_path):
     """A function opening the backend under test (again in each child process:
     a Redis connection must not be shared across a fork)."""
     paths = SimpleNamespace(state=tmp_path / "rfctl" / "state.json")
-    section = {"url": request.getfixturevalue("redis_url")} if request.param == "redis" else None
+    # These tests are about atomicity, not the call timeout (test_state_redis
+    # bounds that): a generous one keeps a loaded machine from turning a slow
+    # reply into the file fallback mid-test.
+    section = (
+        {"url": request.getfixturevalue("redis_url"), "timeout": 2.0}
+        if request.param == "redis"
+        else None
+    )
     opened = []
 
     def open_():

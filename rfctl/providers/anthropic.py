@@ -124,7 +124,7 @@ class AnthropicAdapter(HTTPAdapter):
         for ev in records:
             try:
                 obj = json.loads(ev.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 if ev.event == "error":
                     raise in_stream_error(ev.data.strip(), None) from None
                 raise malformed(ev.data) from None

@@ -269,7 +269,7 @@ class HTTPAdapter:
         text = raw.decode("utf-8", "replace")
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             body = text
         message, etype, code = error_message(body if isinstance(body, dict) else "")
         if isinstance(body, str):
@@ -344,7 +344,7 @@ class HTTPAdapter:
 def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         # An HTML page (a captive portal, a proxy's login) shows as its text.
         snippet = server_text(raw[: shown * 8].decode("utf-8", "replace"), shown)
         raise ProviderError(
@@ -370,7 +370,7 @@ def _peek(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
 def _json_or_none(raw: bytes):
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return None
 
 

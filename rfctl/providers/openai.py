@@ -191,7 +191,7 @@ class OpenAIAdapter(HTTPAdapter):
                 break
             try:
                 obj = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise malformed(data) from None
             if not isinstance(obj, dict):
                 raise malformed(data)
@@ -401,7 +401,7 @@ def _body_error(body: dict) -> ProviderError:
 def _event_error(data: str) -> ProviderError:
     try:
         obj = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return in_stream_error(data.strip() or "error event in stream", None)
     if isinstance(obj, dict) and "error" not in obj:
         obj = {"error": obj}  # old llama.cpp: `error: {"code":400,"message":...}`

@@ -131,7 +131,7 @@ def iter_ndjson(lines: Iterable[str]) -> Iterator[dict | None]:
             continue
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
             yield None
             continue
         yield obj if isinstance(obj, dict) else None
