@@ -19,7 +19,7 @@ function __rfctl_valued
         case ''
             printf '%s\n' --config --models-file --usage-log --state
         case 'generate'
-            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost
+            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost -a --attach --schema --thinking --reasoning-effort
         case 'providers'
             printf '%s\n' --config --models-file --usage-log --state --timeout --format
         case 'models'
@@ -128,7 +128,7 @@ complete -c rfctl -n '__rfctl_at "generate"' -s t -l temperature -x -d 'sampling
 complete -c rfctl -n '__rfctl_at "generate"' -l max-tokens -x -d 'most output tokens'
 complete -c rfctl -n '__rfctl_at "generate"' -l stop -x -d 'stop sequence (repeatable)'
 complete -c rfctl -n '__rfctl_at "generate"' -l strategy -x -a 'priority round-robin cost latency' -d 'how to order candidate providers (default: from config)'
-complete -c rfctl -n '__rfctl_at "generate"' -l capability -x -a 'chat code reasoning vision' -d 'only models with this capability'
+complete -c rfctl -n '__rfctl_at "generate"' -l capability -x -a 'chat code reasoning vision pdf' -d 'only models with this capability'
 complete -c rfctl -n '__rfctl_at "generate"' -l timeout -x -d 'bound on one attempt'
 complete -c rfctl -n '__rfctl_at "generate"' -l deadline -x -d 'bound on the whole call, retries and fallbacks included'
 complete -c rfctl -n '__rfctl_at "generate"' -l retries -x -d 'retries per provider'
@@ -142,6 +142,11 @@ complete -c rfctl -n '__rfctl_at "generate"' -s j -l jobs -x -d 'with --jsonl: r
 complete -c rfctl -n '__rfctl_at "generate"' -l max-cost -x -d 'refuse (exit 77) if the estimated cost is higher'
 complete -c rfctl -n '__rfctl_at "generate"' -l dry-run -d 'print the plan and estimates, send nothing'
 complete -c rfctl -n '__rfctl_at "generate"' -l no-log -d 'do not write the usage log'
+complete -c rfctl -n '__rfctl_at "generate"' -s a -l attach -r -F -d 'attach an image (PNG, JPEG, GIF, WebP) or a PDF (repeatable; - reads it from stdin, and the prompt then comes from the arguments only)'
+complete -c rfctl -n '__rfctl_at "generate"' -l schema -r -F -d 'answer with a JSON document valid against this JSON Schema (a file, or inline JSON); an answer that does not validate is a failed attempt'
+complete -c rfctl -n '__rfctl_at "generate"' -l thinking -x -d 'let the model reason, with this many tokens on top of --max-tokens (models without capability reasoning are skipped)'
+complete -c rfctl -n '__rfctl_at "generate"' -l reasoning-effort -x -a 'low medium high' -d 'let the model reason this hard (models without capability reasoning are skipped)'
+complete -c rfctl -n '__rfctl_at "generate"' -l show-thinking -d 'write the model\'s reasoning to stderr (it never goes to stdout)'
 
 # rfctl providers
 complete -c rfctl -n '__rfctl_at "providers"' -s h -l help -d 'show this help message and exit'
@@ -166,7 +171,7 @@ complete -c rfctl -n '__rfctl_at "models"' -l usage-log -r -F -d 'usage log (env
 complete -c rfctl -n '__rfctl_at "models"' -l state -r -F -d 'router state: cooldowns, round-robin cursor (env RFCTL_STATE)'
 complete -c rfctl -n '__rfctl_at "models"' -s v -l verbose -d 'more detail on stderr (repeatable)'
 complete -c rfctl -n '__rfctl_at "models"' -s p -l provider -x -a '(__rfctl_names providers)' -d 'only models of this provider (repeatable)'
-complete -c rfctl -n '__rfctl_at "models"' -l capability -x -a 'chat code reasoning vision' -d 'only models with this capability (repeatable: all of them)'
+complete -c rfctl -n '__rfctl_at "models"' -l capability -x -a 'chat code reasoning vision pdf' -d 'only models with this capability (repeatable: all of them)'
 complete -c rfctl -n '__rfctl_at "models"' -l available -d 'only models available now'
 complete -c rfctl -n '__rfctl_at "models"' -l names -d 'print bare model names, one per line (registry only unless --provider or --available asks for live data)'
 complete -c rfctl -n '__rfctl_at "models"' -l timeout -x -d 'bound on listing all providers (default 5)'

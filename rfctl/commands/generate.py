@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rfctl.config import CAPABILITIES, STRATEGIES
+from rfctl.providers.thinking import EFFORTS
 
 HELP = "send a prompt (arguments and/or stdin) and print the answer"
 
@@ -109,6 +110,39 @@ def add_parser(sub, parents):
         "--dry-run", action="store_true", help="print the plan and estimates, send nothing"
     )
     p.add_argument("--no-log", action="store_true", help="do not write the usage log")
+    # Attachments, JSON Schema answers, reasoning (rfctl/attachments.py, schema.py, reasoning.py).
+    p.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach an image (PNG, JPEG, GIF, WebP) or a PDF (repeatable; - reads it "
+        "from stdin, and the prompt then comes from the arguments only)",
+    )
+    p.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="answer with a JSON document valid against this JSON Schema (a file, or inline "
+        "JSON); an answer that does not validate is a failed attempt",
+    )
+    p.add_argument(
+        "--thinking",
+        type=int,
+        metavar="TOKENS",
+        help="let the model reason, with this many tokens on top of --max-tokens "
+        "(models without capability reasoning are skipped)",
+    )
+    p.add_argument(
+        "--reasoning-effort",
+        choices=EFFORTS,
+        help="let the model reason this hard (models without capability reasoning are skipped)",
+    )
+    p.add_argument(
+        "--show-thinking",
+        action="store_true",
+        help="write the model's reasoning to stderr (it never goes to stdout)",
+    )
     p.set_defaults(run=run)
 
 
@@ -132,6 +166,7 @@ def run(args) -> int:
     opts.live = (
         args.output is None
         and args.format == "text"
+        and req.schema is None  # a JSON answer is checked whole before it is written
         and (args.stream if args.stream is not None else stdout_is_tty())
     )
     if args.dry_run:
@@ -147,7 +182,8 @@ def _read_prompt(args) -> str:
     from rfctl.errors import InputError
 
     parts = []
-    if sys.stdin is not None and not sys.stdin.isatty():  # None: started with stdin closed
+    attached_stdin = "-" in (getattr(args, "attach", None) or [])  # -a -: stdin is a file
+    if not attached_stdin and sys.stdin is not None and not sys.stdin.isatty():
         data = sys.stdin.buffer.read()
         try:
             parts.append(data.decode("utf-8"))
@@ -171,9 +207,20 @@ def _answer(cfg, paths, req, opts, args) -> int:
     from rfctl.output import LiveWriter, with_newline, write_file
 
     writer = LiveWriter() if opts.live else None
+    thoughts = None
+    if opts.show_thinking:
+        from rfctl.reasoning import ReasoningWriter
+
+        req.on_reasoning = thoughts = ReasoningWriter()
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
     outcome = routing.run(cfg, paths, req, opts, on_text=writer)
+    if thoughts is not None:
+        thoughts.end()
+    if req.schema is not None:
+        from rfctl import schema
+
+        schema.verdict(outcome)  # exit 65 when answers came but none validated
     if args.format == "json":
         import json
 
@@ -195,6 +242,11 @@ def _answer(cfg, paths, req, opts, args) -> int:
             writer.finish()
         raise outcome.error
     text = outcome.result.text
+    if req.schema is not None:
+        from rfctl import schema
+        from rfctl.output import stdout_is_tty
+
+        text = schema.render(text, pretty=not args.output and stdout_is_tty())
     if writer is not None:
         writer.finish()
     elif args.output:

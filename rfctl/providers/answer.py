@@ -4,6 +4,10 @@ The adapters read their own protocol's events and hand this what they mean:
 each piece of text (timed for ttft, kept, relayed to on_text), the model and
 id the server reported, the finish reason, the usage. It turns that into the
 Result, or marks a failure with the text already received.
+
+Reasoning text (thinking blocks, reasoning fields) is a channel of its own
+(think): kept apart from the answer, never part of Result.text, relayed to
+on_reasoning when the user asked to see it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class Answer:
     response_id: str | None = None
     finish: str | None = None  # the protocol's own word; normalised in result()
     usage: Usage = field(default_factory=Usage)
+    thoughts: list[str] = field(default_factory=list)  # reasoning text, apart from the answer
+    on_reasoning: OnText | None = None  # told each piece of reasoning as it arrives
 
     @property
     def text(self) -> str:
@@ -46,6 +52,14 @@ class Answer:
         """The text of a non-streamed answer, all at once (nothing is relayed)."""
         self.parts = [text] if text else []
 
+    def think(self, piece: str) -> None:
+        """A piece of reasoning text: kept, relayed, never added to the answer."""
+        if not piece:
+            return
+        self.thoughts.append(piece)
+        if self.on_reasoning is not None:
+            self.on_reasoning(piece)
+
     def failed(self, e: ProviderError) -> None:
         """A stream broke after the server accepted the call: keep what came."""
         e.partial_text = self.text
@@ -63,4 +77,5 @@ class Answer:
             stream=stream,
             http_status=status,
             response_id=self.response_id,
+            reasoning="".join(self.thoughts) or None,
         )
