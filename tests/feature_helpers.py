@@ -89,6 +89,7 @@ base_url = "{LLAMA}"
 [providers.vllm]
 kind = "vllm"
 base_url = "{VLLM}"
+model = "Qwen/Qwen3-8B"
 
 [providers.claude]
 kind = "anthropic"
