@@ -86,7 +86,7 @@ _rfctl_kind() {
     'generate|--strategy')
         kind='choices priority round-robin cost latency' ;;
     'generate|--capability')
-        kind='choices chat code reasoning vision pdf' ;;
+        kind='choices chat code reasoning vision' ;;
     'generate|--format')
         kind='choices text json' ;;
     'generate|--reasoning-effort')
@@ -102,7 +102,7 @@ _rfctl_kind() {
     'models|-p'|'models|--provider')
         kind='providers' ;;
     'models|--capability')
-        kind='choices chat code reasoning vision pdf' ;;
+        kind='choices chat code reasoning vision' ;;
     'models|--format')
         kind='choices table tsv json jsonl' ;;
     'usage|--config'|'usage|--models-file'|'usage|--usage-log'|'usage|--state'|'usage|')

@@ -37,7 +37,7 @@ LOCAL_KINDS = frozenset({"ollama", "vllm", "lmstudio", "localai", "llamacpp", "s
 _KEYED_HOSTS = {"api.anthropic.com", "api.openai.com"}
 
 STRATEGIES = ("priority", "round-robin", "cost", "latency")
-CAPABILITIES = ("chat", "code", "reasoning", "vision", "pdf")
+CAPABILITIES = ("chat", "code", "reasoning", "vision")
 SHELLS = ("bash", "zsh", "fish")  # the ones `rfctl completions` writes scripts for
 
 

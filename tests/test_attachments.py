@@ -250,6 +250,23 @@ def test_dry_run_says_why_candidates_were_dropped(rfctl, setup, tmp_path, write_
     both = rfctl("generate", "--dry-run", "--format", "json", "-a", img, "-a", doc, "hi", env=env)
     dropped = {c["provider"]: c["why"] for c in json.loads(both.out)["dropped"]}
     assert dropped["ollama"] == "the ollama protocol carries no PDF attachments"
+    kept = [c["provider"] for c in json.loads(both.out)["candidates"]]
+    assert kept == ["gpt", "claude"]
+
+
+def test_pdfs_need_a_model_that_reads_them(rfctl, setup, tmp_path, write_config):
+    configure(write_config, CONFIG.replace('model = "whatever"', 'model = "llama3.2-vision"'))
+    env, _ = setup
+    doc = write(tmp_path, "b.pdf", pdf(1))
+    run = rfctl(
+        "generate", "--dry-run", "--format", "json", "-p", "compat", "-a", doc, "x", env=env
+    )
+    assert run.code == 69
+    [dropped] = json.loads(run.out)["dropped"]
+    assert (
+        dropped["why"]
+        == "llama3.2-vision cannot read PDFs (only Claude and OpenAI vision models do)"
+    )
 
 
 def test_a_pinned_server_with_an_unknown_model_is_asked(rfctl, setup, tmp_path):

@@ -1,8 +1,10 @@
 """What a request's features need of a candidate: pure decisions for the plan.
 
-- attachments: images need capability `vision`, PDFs `pdf` (the model's
-  registry entry must list it); PDFs travel only on the Anthropic and OpenAI
-  wires (and generic OpenAI-compatible servers, which speak OpenAI's); each
+- attachments: images need capability `vision` (the model's registry entry
+  must list it); PDFs a model that reads them: the Claude and OpenAI models
+  with `vision` do, local models do not, and PDFs travel only on the
+  Anthropic and OpenAI wires (and generic OpenAI-compatible servers, which
+  speak OpenAI's); each
   provider's size limits (rfctl/attachments.py) drop a candidate the files
   do not fit, and the image tokens count toward its context window;
 - --thinking / --reasoning-effort need capability `reasoning`;
@@ -51,9 +53,15 @@ def unmet(c: Candidate, req: Request, *, pinned: bool) -> str | None:
             if pinned:
                 continue
             return f"capabilities unknown: {c.model or 'its model'} is not in the registry (needs {cap})"
-        if not c.entry.has(cap):
+        if cap == "pdf" and not reads_pdf(c.entry):
+            return f"{c.entry.id} cannot read PDFs (only Claude and OpenAI vision models do)"
+        if cap != "pdf" and not c.entry.has(cap):
             return f"{c.entry.id} lacks capability {cap}"
     return None
+
+
+def reads_pdf(entry) -> bool:
+    return entry.vendor in ("anthropic", "openai") and entry.has("vision")
 
 
 def too_big(c: Candidate, req: Request) -> str | None:
