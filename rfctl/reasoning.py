@@ -37,6 +37,15 @@ class ReasoningWriter:
         if piece:
             self._write(piece)
 
+    def then(self, on_text):
+        """on_text, with the reasoning's line closed before the answer's first piece."""
+
+        def relay(piece: str) -> None:
+            self.end()
+            on_text(piece)
+
+        return relay
+
     def block(self, text: str | None) -> None:
         """A whole reasoning text at once (a --jsonl line's), ended by a newline."""
         if text:

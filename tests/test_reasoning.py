@@ -9,6 +9,7 @@ import json
 import pytest
 import responses
 from adapter_helpers import FAST, adapter
+from completion_helpers import bash_complete
 from feature_helpers import (
     CLAUDE,
     CONFIG,
@@ -341,5 +342,17 @@ def test_writer_dims_on_a_terminal(monkeypatch):
     tty = Tty()
     w = ReasoningWriter(tty)
     w("thinking")
-    w.end()
-    assert tty.out == f"{DIM}thinking\x1b[0m\n"
+    answer: list[str] = []
+    w.then(answer.append)("42")  # the answer's first piece closes the reasoning's line
+    assert tty.out == f"{DIM}thinking\x1b[0m\n" and answer == ["42"]
+
+
+def test_completion_offers_files_for_attach_and_the_effort_levels(tmp_path):
+    (tmp_path / "photo.png").write_bytes(b"")
+    assert bash_complete(["rfctl", "generate", "-a", "ph"], cwd=tmp_path) == ["photo.png"]
+    assert bash_complete(["rfctl", "generate", "--schema", "ph"], cwd=tmp_path) == ["photo.png"]
+    assert bash_complete(["rfctl", "generate", "--reasoning-effort", ""]) == [
+        "low",
+        "medium",
+        "high",
+    ]

@@ -212,9 +212,12 @@ def _answer(cfg, paths, req, opts, args) -> int:
         from rfctl.reasoning import ReasoningWriter
 
         req.on_reasoning = thoughts = ReasoningWriter()
+    relay = writer
+    if writer is not None and thoughts is not None:
+        relay = thoughts.then(writer)  # the answer starts on a line of its own
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
-    outcome = routing.run(cfg, paths, req, opts, on_text=writer)
+    outcome = routing.run(cfg, paths, req, opts, on_text=relay)
     if thoughts is not None:
         thoughts.end()
     if req.schema is not None:

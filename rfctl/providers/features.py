@@ -29,4 +29,8 @@ def generate(adapter, template, req: Request, timeouts: Timeouts, on_text: OnTex
         raise
     finally:
         adapter.on_reasoning = None
+        # The next attempt's reasoning (after a fallback) starts on a new line.
+        end = getattr(req.on_reasoning, "end", None)
+        if end is not None:
+            end()
     return result
