@@ -10,10 +10,9 @@ and the size checks, before anything is sent.
 
 Limits (LIMITS, checked per candidate: one over its limits is dropped with
 the reason, and exit 65 when none is left):
-- Anthropic: 5 MB of base64 per image, 8000 px on a side, 32 MB per request,
-  100 PDF pages.
-- OpenAI: 20 MB per image, 50 MB per request (all files together), 100 PDF
-  pages.
+- Anthropic: 5 MB of base64 per image, 8000 px on a side, 32 MB per request
+  (the files' base64, all together), 100 PDF pages.
+- OpenAI: 20 MB per image, 50 MB of base64 per request, 100 PDF pages.
 - local servers: no published limit; rfctl refuses to base64 more than
   100 MB into one request.
 
@@ -216,7 +215,7 @@ def over_limit(kind: str, attachments: list[Attachment]) -> str | None:
     lim = limits_for(kind)
     for a in attachments:
         if a.kind == "image":
-            size = math.ceil(a.size / 3) * 4 if lim.image_base64 else a.size
+            size = _b64_size(a.size) if lim.image_base64 else a.size
             if lim.image_bytes is not None and size > lim.image_bytes:
                 what = "base64" if lim.image_base64 else "bytes"
                 return f"{a.name}: {_mb(size)} of {what}, over its {_mb(lim.image_bytes)} limit per image"
@@ -224,10 +223,15 @@ def over_limit(kind: str, attachments: list[Attachment]) -> str | None:
                 return f"{a.name}: {a.width}x{a.height} px, over its {lim.max_side} px limit"
         elif lim.pdf_pages is not None and (a.pages or 0) > lim.pdf_pages:
             return f"{a.name}: {a.pages} pages, over its {lim.pdf_pages}-page limit"
-    total = sum(a.size for a in attachments)
+    # Every wire carries them as base64 inside the JSON request.
+    total = sum(_b64_size(a.size) for a in attachments)
     if total > lim.total_bytes:
-        return f"attachments of {_mb(total)}, over its {_mb(lim.total_bytes)} limit per request"
+        return f"attachments of {_mb(total)} in base64, over its {_mb(lim.total_bytes)} limit per request"
     return None
+
+
+def _b64_size(n: int) -> int:
+    return math.ceil(n / 3) * 4
 
 
 def _mb(n: int) -> str:
