@@ -7,10 +7,14 @@ import base64
 import json
 
 import pytest
+from adapter_helpers import adapter
 from feature_helpers import (
+    CLAUDE,
     CONFIG,
+    LLAMA,
     OLLAMA,
     OPENAI,
+    VLLM,
     add_anthropic,
     add_ollama,
     add_openai,
@@ -21,6 +25,7 @@ from feature_helpers import (
     pdf,
     png,
     records,
+    request,
     sent,
     webp_extended,
     webp_lossless,
@@ -316,3 +321,30 @@ def test_jsonl_lines_take_attachments(rfctl, setup, tmp_path):
     assert "cannot read attachment" in two["error"]["message"]
     assert sent(rsps)["messages"][-1]["content"][0]["type"] == "image_url"
     assert records(log)[0]["attachments"] == 1
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        ("openai", OPENAI),
+        ("llamacpp", LLAMA),
+        ("vllm", VLLM),
+        ("anthropic", CLAUDE),
+        ("ollama", OLLAMA),
+    ],
+)
+def test_payloads_carry_attachments_streamed_or_not(kind, url, stream):
+    a = attachments.describe("x.png", png(4, 4))
+    body = adapter(kind, url, key="k", model="m").payload(
+        request(attachments=[a], stream=stream), "m"
+    )
+    user = body["messages"][-1]
+    b64 = base64.b64encode(png(4, 4)).decode()
+    if kind == "ollama":
+        assert user["images"] == [b64] and user["content"] == "hi"
+    elif kind == "anthropic":
+        assert user["content"][0]["source"]["data"] == b64
+    else:
+        assert user["content"][0]["image_url"]["url"] == f"data:image/png;base64,{b64}"
+    assert bool(body.get("stream")) is stream
