@@ -138,9 +138,33 @@ def test_anthropic_structured_output(rfctl, setup):
         run = rfctl("generate", "-p", "claude", "--schema", schema, "who?", env=env)
     assert run.code == 0, run.err
     body = sent(rsps)
-    assert body["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
+    assert body["output_config"] == {
+        "format": {"type": "json_schema", "schema": {**SCHEMA, "additionalProperties": False}}
+    }
     assert "tools" not in body
     assert json.loads(run.out) == json.loads(GOOD)
+
+
+def test_anthropic_schema_subset_closes_objects_and_moves_other_keywords_to_hints():
+    schema = {
+        "type": "object",
+        "properties": {
+            "age": {"type": "integer", "minimum": 0},
+            "when": {"type": "string", "format": "date"},
+            "kind": {"oneOf": [{"const": "a"}, {"const": "b"}]},
+            "inner": {"type": "object", "properties": {"x": {"type": "string", "maxLength": 3}}},
+        },
+        "required": ["age"],
+    }
+    out = structured.anthropic_schema(schema)
+    assert out["additionalProperties"] is False
+    assert out["properties"]["age"] == {"type": "integer", "description": "minimum: 0"}
+    assert out["properties"]["when"] == {"type": "string", "format": "date"}
+    assert out["properties"]["kind"] == {"anyOf": [{"const": "a"}, {"const": "b"}]}
+    inner = out["properties"]["inner"]
+    assert inner["additionalProperties"] is False
+    assert inner["properties"]["x"] == {"type": "string", "description": "maxLength: 3"}
+    assert schema["properties"]["age"] == {"type": "integer", "minimum": 0}  # untouched
 
 
 def test_anthropic_forced_tool_streamed_and_not(rfctl, setup, write_config):

@@ -12,7 +12,11 @@ How (mode), by kind:
 - structured_outputs: vLLM's guided decoding, {"structured_outputs":
   {"json": schema}} (the guided_json field it replaced is gone since 0.12).
 - output_config: Anthropic's structured output, output_config.format
-  {"type": "json_schema", "schema"}, on Claude 4.5 and later.
+  {"type": "json_schema", "schema"}, on Claude 4.5 and later. Its schemas
+  are a subset (the SDK rewrites every schema it sends the same way): every
+  object closed with additionalProperties false, and the keywords it does
+  not enforce (minimum, maxLength, pattern, ...) moved into the description
+  as hints. The answer is still validated against the schema as given.
 - tool: older Claude models (and local servers behind the Messages API) get
   one tool whose input_schema is the schema, forced with tool_choice; the
   answer is the tool call's input. Forced tool use and thinking exclude each
@@ -131,7 +135,7 @@ def anthropic(body: dict, req: Request, how: str | None) -> None:
     if req.schema is None:
         return
     if how == "output_config":
-        fmt = {"type": "json_schema", "schema": req.schema}
+        fmt = {"type": "json_schema", "schema": anthropic_schema(req.schema)}
         body.setdefault("output_config", {})["format"] = fmt
     elif how == "tool":
         body["tools"] = [
@@ -142,6 +146,51 @@ def anthropic(body: dict, req: Request, how: str | None) -> None:
             }
         ]
         body["tool_choice"] = {"type": "tool", "name": TOOL, "disable_parallel_tool_use": True}
+
+
+# What Anthropic's structured output enforces; other keywords become hints.
+_ANTHROPIC_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "items", "enum", "const", "anyOf", "allOf",
+        "$ref", "$defs", "definitions", "description", "title", "default",
+        "additionalProperties", "format", "minItems",
+    }
+)  # fmt: skip
+_ANTHROPIC_FORMATS = frozenset(
+    {"date-time", "time", "date", "duration", "email", "hostname", "uri", "ipv4", "ipv6", "uuid"}
+)
+
+
+def anthropic_schema(schema):
+    """The schema as Anthropic's structured output takes it (see the module doc)."""
+    if isinstance(schema, list):
+        return [anthropic_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict = {}
+    hints = []
+    for key, value in schema.items():
+        if key == "oneOf":
+            key = "anyOf"
+        keep = key in _ANTHROPIC_KEYWORDS or key == "anyOf"
+        if key == "format" and value not in _ANTHROPIC_FORMATS:
+            keep = False
+        if key == "minItems" and value not in (0, 1):
+            keep = False
+        if not keep:
+            hints.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+        elif key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            out[key] = {k: anthropic_schema(v) for k, v in value.items()}
+        elif key in ("items", "anyOf", "allOf"):
+            out[key] = anthropic_schema(value)
+        else:
+            out[key] = value
+    if out.get("type") == "object" or "properties" in out:
+        out["additionalProperties"] = False
+    if hints:
+        text = "; ".join(hints)
+        out["description"] = f"{out['description']} ({text})" if out.get("description") else text
+    return out
 
 
 def ollama(body: dict, req: Request, how: str | None) -> None:
