@@ -29,6 +29,7 @@ from feature_helpers import (
     sent,
 )
 
+from rfctl.providers import thinking
 from rfctl.reasoning import DIM, ReasoningWriter
 
 
@@ -356,3 +357,48 @@ def test_completion_offers_files_for_attach_and_the_effort_levels(tmp_path):
         "medium",
         "high",
     ]
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ["<think>abc</think>\n\nanswer"],
+        ["<th", "ink>a", "bc</th", "ink>", "\n", "\nans", "wer"],
+        ["  <think>", "abc", "</think>answer"],
+    ],
+)
+def test_inline_think_tags_go_to_reasoning_not_the_answer(pieces):
+    out: list[str] = []
+    thought: list[str] = []
+    relay = thinking.InlineThinking(out.append, thought.append)
+    for p in pieces:
+        relay(p)
+    relay.flush()
+    assert "".join(out) == "answer" and "".join(thought) == "abc"
+    assert thinking.split_inline("".join(pieces)) == ("abc", "answer")
+
+
+def test_text_without_think_tags_passes_untouched():
+    out: list[str] = []
+    relay = thinking.InlineThinking(out.append)
+    for p in ["<b>", "old</b>"]:
+        relay(p)
+    relay.flush()
+    assert "".join(out) == "<b>old</b>"
+    short: list[str] = []
+    relay = thinking.InlineThinking(short.append)
+    relay("<th")
+    relay.flush()
+    assert short == ["<th"]
+
+
+def test_a_server_that_inlines_its_reasoning_keeps_it_off_stdout(rfctl, setup):
+    env, _ = setup
+    with mocked() as rsps:
+        add_openai(rsps, VLLM, "<think>SECRET</think>\n\n42")
+        run = rfctl("generate", "-p", "vllm", "--reasoning-effort", "low", "--stream", "q", env=env)
+        shown = rfctl(
+            "generate", "-p", "vllm", "--reasoning-effort", "low", "--show-thinking", "q", env=env
+        )
+    assert run.code == 0 and run.out == "42\n" and "SECRET" not in run.err
+    assert shown.out == "42\n" and shown.err == "SECRET\n"

@@ -150,3 +150,78 @@ def openai_reasoning(message) -> str:
 def ollama_reasoning(message) -> str:
     value = message.get("thinking") if isinstance(message, dict) else None
     return value if isinstance(value, str) else ""
+
+
+# ---------------------------------------------------------------- reasoning inside the text
+
+# Servers that do not separate reasoning (vLLM without a reasoning parser, LM
+# Studio without its setting, llama-server with reasoning_format none) send
+# it at the start of the answer, inside these tags. When reasoning was asked
+# for, that block is taken out of the answer: it never reaches stdout.
+OPEN, CLOSE = "<think>", "</think>"
+
+
+def split_inline(text: str) -> tuple[str, str] | None:
+    """(reasoning, answer) when text opens with a <think> block, else None."""
+    head = text.lstrip()
+    if not head.startswith(OPEN):
+        return None
+    inner = head[len(OPEN) :]
+    end = inner.find(CLOSE)
+    if end < 0:  # cut before the block closed: all of it was reasoning
+        return inner, ""
+    return inner[:end], inner[end + len(CLOSE) :].lstrip()
+
+
+class InlineThinking:
+    """Relays streamed answer text, sending a leading <think>...</think> block
+    to on_reasoning instead (what the answer's text loses, split_inline
+    removes from the Result)."""
+
+    def __init__(self, on_text, on_reasoning=None):
+        self.on_text, self.on_reasoning = on_text, on_reasoning
+        self.state = "start"  # start | inside | closing (leading blanks) | after
+        self.buf = ""
+
+    def __call__(self, piece: str) -> None:
+        if self.state == "after":
+            self.on_text(piece)
+            return
+        self.buf += piece
+        if self.state == "start":
+            head = self.buf.lstrip()
+            if len(head) < len(OPEN) and OPEN.startswith(head):
+                return  # not yet known
+            if not head.startswith(OPEN):
+                self._answer(self.buf)
+                return
+            self.state, self.buf = "inside", head[len(OPEN) :]
+        if self.state == "inside":
+            end = self.buf.find(CLOSE)
+            if end < 0:
+                keep = next(
+                    (n for n in range(len(CLOSE) - 1, 0, -1) if self.buf.endswith(CLOSE[:n])), 0
+                )
+                self._think(self.buf[: len(self.buf) - keep])
+                self.buf = self.buf[len(self.buf) - keep :]
+                return
+            self._think(self.buf[:end])
+            self.state, self.buf = "closing", self.buf[end + len(CLOSE) :]
+        rest = self.buf.lstrip()
+        if rest:
+            self._answer(rest)
+        else:
+            self.buf = ""
+
+    def flush(self) -> None:
+        """The stream ended: text held back while undecided is the answer's."""
+        if self.state == "start" and self.buf:
+            self._answer(self.buf)
+
+    def _answer(self, text: str) -> None:
+        self.state, self.buf = "after", ""
+        self.on_text(text)
+
+    def _think(self, text: str) -> None:
+        if text and self.on_reasoning is not None:
+            self.on_reasoning(text)
