@@ -52,6 +52,11 @@ def test_llama_server_answers_a_document_that_validates(
         "0",
         "--max-tokens",
         "160",
+        # Grammar-constrained decoding on a shared 2-core machine can be slow.
+        "--timeout",
+        "600",
+        "--deadline",
+        "900",
         "--schema",
         str(schema),
         "A person, as JSON:",
