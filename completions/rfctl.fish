@@ -19,7 +19,7 @@ function __rfctl_valued
         case ''
             printf '%s\n' --config --models-file --usage-log --state
         case 'generate'
-            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input
+            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort
         case 'providers'
             printf '%s\n' --config --models-file --usage-log --state --timeout --format
         case 'models'
@@ -145,6 +145,11 @@ complete -c rfctl -n '__rfctl_at "generate"' -l no-log -d 'do not write the usag
 complete -c rfctl -n '__rfctl_at "generate"' -s n -l no-stdin -d 'do not read stdin: the prompt is the arguments (for `while read` loops)'
 complete -c rfctl -n '__rfctl_at "generate"' -l max-input -x -d 'largest prompt read, in bytes or with K/M/G (default 16M); past it exit 65'
 complete -c rfctl -n '__rfctl_at "generate"' -l require-complete -d 'an empty answer or one cut at max_tokens is exit 65, with nothing written'
+complete -c rfctl -n '__rfctl_at "generate"' -s a -l attach -r -F -d 'attach an image (PNG, JPEG, GIF, WebP) or a PDF (repeatable; - reads it from stdin, and the prompt then comes from the arguments only)'
+complete -c rfctl -n '__rfctl_at "generate"' -l schema -r -F -d 'answer with a JSON document valid against this JSON Schema (a file, or inline JSON); an answer that does not validate is a failed attempt'
+complete -c rfctl -n '__rfctl_at "generate"' -l thinking -x -d 'let the model reason, with this many tokens on top of --max-tokens (models without capability reasoning are skipped)'
+complete -c rfctl -n '__rfctl_at "generate"' -l reasoning-effort -x -a 'low medium high' -d 'let the model reason this hard (models without capability reasoning are skipped)'
+complete -c rfctl -n '__rfctl_at "generate"' -l show-thinking -d 'write the model\'s reasoning to stderr (it never goes to stdout)'
 
 # rfctl providers
 complete -c rfctl -n '__rfctl_at "providers"' -s h -l help -d 'show this help message and exit'

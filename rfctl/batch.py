@@ -30,6 +30,10 @@ _FIELDS = {
     "max_tokens",
     "stop",
     "metadata",
+    "attachments",  # [paths]: images or PDFs, read when the line is
+    "schema",  # a schema object, a file name or inline JSON
+    "thinking",
+    "reasoning_effort",
 }
 # Far beyond any model's output; keeps max_tokens an ordinary int (1e400 is
 # inf, 10**400 overflows float arithmetic in cost estimates).
@@ -124,8 +128,51 @@ def _request(item: dict, defaults):
         temperature=_temperature(item.get("temperature", defaults.temperature)),
         max_tokens=_max_tokens(item.get("max_tokens", defaults.max_tokens)),
         stop=[_text(s, "stop") for s in stop],
+        attachments=_attachments(item, defaults.attachments),
+        schema=_schema(item, defaults.schema),
+        thinking=_thinking(item.get("thinking", defaults.thinking)),
+        reasoning_effort=_effort(item.get("reasoning_effort", defaults.reasoning_effort)),
     )
     return req, _name(item, "provider", None)
+
+
+def _attachments(item: dict, default: list) -> list:
+    if "attachments" not in item:
+        return default
+    paths = item["attachments"]
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        raise InputError("attachments must be a list of file names")
+    if "-" in paths:
+        raise InputError("attachments cannot read stdin (-): it carries the requests")
+    from rfctl import attachments
+
+    return [attachments.load(p) for p in paths]
+
+
+def _schema(item: dict, default: dict | None) -> dict | None:
+    if "schema" not in item:
+        return default
+    if item["schema"] is None:
+        return None
+    from rfctl import schema
+
+    return schema.load(item["schema"], "schema")
+
+
+def _thinking(value) -> int | None:
+    if value is None:
+        return None
+    if not _is_number(value) or not isinstance(value, int) or not 1 <= value <= MAX_TOKENS:
+        raise InputError(f"thinking must be a whole number of tokens from 1 to {MAX_TOKENS}")
+    return value
+
+
+def _effort(value) -> str | None:
+    from rfctl.providers.thinking import EFFORTS
+
+    if value is None or value in EFFORTS:
+        return value
+    raise InputError(f"reasoning_effort must be one of {', '.join(EFFORTS)}")
 
 
 def _text(value, name: str) -> str | None:
@@ -272,6 +319,11 @@ def run_batch(args, cfg, paths) -> int:
     # Set on Ctrl-C: attempts still in flight end without cooldowns or state
     # writes (what they see next is the user's doing, not the provider's).
     base_opts.cancel = threading.Event()
+    thoughts = None
+    if base_opts.show_thinking:  # each line's reasoning, whole, once the line is answered
+        from rfctl.reasoning import ReasoningWriter
+
+        thoughts = ReasoningWriter()
 
     def answer(number: int, text: str) -> dict:
         line = parse_line(text, number, defaults)
@@ -289,6 +341,12 @@ def run_batch(args, cfg, paths) -> int:
         except RfctlError as e:  # e.g. a line naming an unknown provider: that line fails
             outcome = Outcome(routing.new_request_id(), error=e)
         complete.check(outcome, args.require_complete, warn=False)  # the record says why
+        if line.request.schema is not None:
+            from rfctl import schema
+
+            schema.verdict(outcome)  # 65 when answers came but none validated
+        if thoughts is not None and outcome.ok:
+            thoughts.block(outcome.result.reasoning)
         return result_record(outcome, line.id, line.metadata)
 
     failed = 0

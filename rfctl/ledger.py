@@ -4,6 +4,12 @@ record (written through rfctl.usagelog).
 
 A failed attempt costs 0 and carries no token counts: adapters do not carry
 usage seen before a failure (a stream cut after billed output undercounts).
+The exception is an answer that came back whole but did not validate
+against --schema: its tokens were billed, so its record carries the usage
+the provider reported (cost unknown, null, unless the provider is local).
+
+Attachments are recorded by count and bytes (what the adapter sent), never
+their content or names.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ class Attempt:
     wait_ms: float = 0.0  # backoff slept before this attempt
     ttft_ms: float | None = None
     cost_usd: float | None = 0.0
+    attachments: int | None = None  # files sent with the prompt
+    attachment_bytes: int | None = None
+    usage: Usage | None = None  # a failed attempt's billed usage (an invalid answer)
 
     def as_json(self) -> dict:
         out = {
@@ -117,6 +126,8 @@ def success(
         wait_ms=wait_s * 1000.0,
         ttft_ms=result.ttft_ms,
         cost_usd=cost,
+        attachments=result.attachments,
+        attachment_bytes=result.attachment_bytes,
     )
 
 
@@ -130,6 +141,14 @@ def failure(
     wait_s: float,
     latency_ms: float,
 ) -> Attempt:
+    # An answer that did not validate was billed all the same: keep its usage.
+    answered = getattr(error, "answer", None)
+    usage = answered.usage if answered is not None and answered.usage.reported else None
+    cost = 0.0
+    if usage is not None:
+        from rfctl.config import LOCAL_KINDS
+
+        cost = 0.0 if kind in LOCAL_KINDS else None
     return Attempt(
         provider,
         kind,
@@ -140,7 +159,10 @@ def failure(
         error=error.short(),
         http_status=error.status,
         wait_ms=wait_s * 1000.0,
-        cost_usd=0.0,
+        cost_usd=cost,
+        attachments=getattr(error, "attachments", None),
+        attachment_bytes=getattr(error, "attachment_bytes", None),
+        usage=usage,
     )
 
 
@@ -157,6 +179,8 @@ def log(
     user the answer: a record that cannot be built is a warning."""
     from rfctl import console, usagelog
 
+    if usage is None:
+        usage = a.usage
     try:
         rec = usagelog.UsageRecord(
             ts=usagelog.now_iso(),
@@ -177,6 +201,9 @@ def log(
             cost_usd=a.cost_usd,
             stream=stream,
             finish_reason=finish,
+            reasoning_tokens=getattr(usage, "reasoning_tokens", None),
+            attachments=a.attachments,
+            attachment_bytes=a.attachment_bytes,
         )
     except Exception as e:
         console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")

@@ -39,6 +39,7 @@ class Options:
     log: bool = True
     verbose: int = 0
     json: bool = False  # --dry-run prints the plan as JSON
+    show_thinking: bool = False  # the model's reasoning goes to stderr
     # Set when the user interrupts a batch (Ctrl-C): attempts still in flight
     # on worker threads then end without logging, cooldowns or state writes.
     cancel: threading.Event | None = None
@@ -89,6 +90,7 @@ def options(args) -> Options:
         log=not args.no_log,
         verbose=getattr(args, "verbose", 0) or 0,
         json=args.format == "json",
+        show_thinking=bool(getattr(args, "show_thinking", False)),
     )
 
 
@@ -97,6 +99,9 @@ def request(args, cfg: Config, prompt: str) -> Request:
     max_tokens = _first(args.max_tokens, cfg.defaults.max_tokens)
     if max_tokens is not None and max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
+    thinking = getattr(args, "thinking", None)
+    if thinking is not None and thinking < 1:
+        raise UsageError("--thinking must be at least 1 token")
     return Request(
         prompt=prompt,
         model=args.model,
@@ -104,7 +109,30 @@ def request(args, cfg: Config, prompt: str) -> Request:
         temperature=args.temperature,
         max_tokens=max_tokens,
         stop=list(args.stop),
+        attachments=_attachments(args),
+        schema=_schema(args),
+        thinking=thinking,
+        reasoning_effort=getattr(args, "reasoning_effort", None),
     )
+
+
+def _attachments(args) -> list:
+    """-a FILE...: read and checked now, before anything is sent."""
+    names = getattr(args, "attach", None) or []
+    if not names:
+        return []
+    from rfctl import attachments
+
+    return attachments.load_all(names, stdin_ok=not getattr(args, "jsonl", False))
+
+
+def _schema(args) -> dict | None:
+    value = getattr(args, "schema", None)
+    if value is None:
+        return None
+    from rfctl import schema  # imports jsonschema: only on this path
+
+    return schema.load(value)
 
 
 # ---------------------------------------------------------------- resolved

@@ -7,6 +7,7 @@ import sys
 
 from rfctl.config import CAPABILITIES, STRATEGIES
 from rfctl.prompt_input import parse_size
+from rfctl.providers.thinking import EFFORTS
 
 HELP = "send a prompt (arguments and/or stdin) and print the answer"
 
@@ -129,6 +130,39 @@ def add_parser(sub, parents):
         action="store_true",
         help="an empty answer or one cut at max_tokens is exit 65, with nothing written",
     )
+    # Attachments, JSON Schema answers, reasoning (rfctl/attachments.py, schema.py, reasoning.py).
+    p.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach an image (PNG, JPEG, GIF, WebP) or a PDF (repeatable; - reads it "
+        "from stdin, and the prompt then comes from the arguments only)",
+    )
+    p.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="answer with a JSON document valid against this JSON Schema (a file, or inline "
+        "JSON); an answer that does not validate is a failed attempt",
+    )
+    p.add_argument(
+        "--thinking",
+        type=int,
+        metavar="TOKENS",
+        help="let the model reason, with this many tokens on top of --max-tokens "
+        "(models without capability reasoning are skipped)",
+    )
+    p.add_argument(
+        "--reasoning-effort",
+        choices=EFFORTS,
+        help="let the model reason this hard (models without capability reasoning are skipped)",
+    )
+    p.add_argument(
+        "--show-thinking",
+        action="store_true",
+        help="write the model's reasoning to stderr (it never goes to stdout)",
+    )
     p.set_defaults(run=run)
 
 
@@ -156,6 +190,7 @@ def run(args) -> int:
         args.output is None
         and args.format == "text"
         and not args.require_complete  # held back until known to be whole
+        and req.schema is None  # a JSON answer is checked whole before it is written
         and (args.stream if args.stream is not None else stdout_is_tty())
     )
     if args.dry_run:
@@ -173,8 +208,14 @@ def _read_prompt(args) -> str:
 
     parts = []
     limit = prompt_input.limit_of(args)
+    attached_stdin = "-" in (getattr(args, "attach", None) or [])  # -a -: stdin is a file
     # None: started with stdin closed; --no-stdin: a `while read` loop's stdin is not ours.
-    if sys.stdin is not None and not sys.stdin.isatty() and not getattr(args, "no_stdin", False):
+    if (
+        not attached_stdin
+        and sys.stdin is not None
+        and not sys.stdin.isatty()
+        and not getattr(args, "no_stdin", False)
+    ):
         data = prompt_input.read_stdin(limit)
         try:
             parts.append(data.decode("utf-8"))
@@ -199,9 +240,23 @@ def _answer(cfg, paths, req, opts, args) -> int:
     from rfctl.output import LiveWriter, with_newline, write_file
 
     writer = LiveWriter() if opts.live else None
+    thoughts = None
+    if opts.show_thinking:
+        from rfctl.reasoning import ReasoningWriter
+
+        req.on_reasoning = thoughts = ReasoningWriter()
+    relay = writer
+    if writer is not None and thoughts is not None:
+        relay = thoughts.then(writer)  # the answer starts on a line of its own
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
-    outcome = routing.run(cfg, paths, req, opts, on_text=writer)
+    outcome = routing.run(cfg, paths, req, opts, on_text=relay)
+    if thoughts is not None:
+        thoughts.end()
+    if req.schema is not None:
+        from rfctl import schema
+
+        schema.verdict(outcome)  # exit 65 when answers came but none validated
     # Warns (an empty answer; a cut at a limit not asked for), or fails the call (65).
     complete.check(outcome, args.require_complete, asked_limit=args.max_tokens is not None)
     if args.format == "json":
@@ -225,6 +280,11 @@ def _answer(cfg, paths, req, opts, args) -> int:
             writer.finish()
         raise outcome.error
     text = outcome.result.text
+    if req.schema is not None:
+        from rfctl import schema
+        from rfctl.output import stdout_is_tty
+
+        text = schema.render(text, pretty=not args.output and stdout_is_tty())
     if writer is not None:
         writer.finish()
     elif args.output:

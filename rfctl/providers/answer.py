@@ -10,6 +10,10 @@ cut a UTF-16 surrogate pair between two chunks ("\\ud83d" then "\\ude00",
 each valid JSON), so a high surrogate that ends a piece is held back until
 the next piece completes it; a lone surrogate becomes U+FFFD, with a warning.
 Otherwise printing the answer would fail after the call was paid for.
+
+Reasoning text (thinking blocks, reasoning fields) is a channel of its own
+(think): kept apart from the answer, never part of Result.text, relayed to
+on_reasoning when the user asked to see it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Answer:
     finish: str | None = None  # the protocol's own word; normalised in result()
     usage: Usage = field(default_factory=Usage)
     held: str = ""  # a high surrogate that ended the last piece, awaiting its pair
+    thoughts: list[str] = field(default_factory=list)  # reasoning text, apart from the answer
+    on_reasoning: OnText | None = None  # told each piece of reasoning as it arrives
 
     @property
     def text(self) -> str:
@@ -74,6 +80,14 @@ class Answer:
             self.held = ""
             self._keep("\ud800")  # lone: becomes U+FFFD, with the warning
 
+    def think(self, piece: str) -> None:
+        """A piece of reasoning text: kept, relayed, never added to the answer."""
+        if not piece:
+            return
+        self.thoughts.append(piece)
+        if self.on_reasoning is not None:
+            self.on_reasoning(piece)
+
     def failed(self, e: ProviderError) -> None:
         """A stream broke after the server accepted the call: keep what came."""
         self._flush()
@@ -93,6 +107,7 @@ class Answer:
             stream=stream,
             http_status=status,
             response_id=_valid(self.response_id),
+            reasoning=_valid("".join(self.thoughts)) or None,
         )
 
 

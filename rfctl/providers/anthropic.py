@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 
+from rfctl.providers import features, media, structured, thinking
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -51,6 +52,7 @@ class AnthropicAdapter(HTTPAdapter):
     kind = "anthropic"
     protocol = "anthropic"
     generate_path = "/v1/messages"
+    on_reasoning = None  # set for one call by features.generate
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -67,11 +69,17 @@ class AnthropicAdapter(HTTPAdapter):
 
     # ------------------------------------------------------------ generate hooks
 
+    def generate(self, req, timeouts, on_text=None):
+        return features.generate(self, super().generate, req, timeouts, on_text)
+
     def payload(self, req: Request, model: str) -> dict:
+        how = structured.mode(self.kind, model, req) if req.schema is not None else None
+        content = media.anthropic_content(structured.prompt(req, how), req.attachments)
         body: dict = {
             "model": model,
-            "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
-            "messages": [{"role": "user", "content": req.prompt}],
+            # Reasoning counts in max_tokens: its budget comes on top.
+            "max_tokens": thinking.output_limit(req, DEFAULT_MAX_TOKENS),
+            "messages": [{"role": "user", "content": content}],
         }
         if req.system:
             body["system"] = req.system
@@ -81,6 +89,8 @@ class AnthropicAdapter(HTTPAdapter):
             body["stop_sequences"] = list(req.stop)
         if req.stream:
             body["stream"] = True
+        structured.anthropic(body, req, how)
+        thinking.anthropic(body, req, model)
         return body
 
     def first_listed(self, clock: Clock) -> str:
@@ -109,6 +119,16 @@ class AnthropicAdapter(HTTPAdapter):
             for b in body["content"]
             if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
         )
+        answer.on_reasoning = self.on_reasoning
+        for b in body["content"]:
+            if isinstance(b, dict) and b.get("type") == "thinking":
+                answer.think(b.get("thinking") if isinstance(b.get("thinking"), str) else "")
+            elif (
+                isinstance(b, dict)
+                and b.get("type") == "tool_use"
+                and b.get("name") == structured.TOOL
+            ):
+                text = json.dumps(b.get("input"), ensure_ascii=False)  # the schema's forced tool
         answer.finish = body.get("stop_reason")
         if answer.finish == "refusal":
             raise refused(_refusal_message(body.get("stop_details")), text)
@@ -121,6 +141,7 @@ class AnthropicAdapter(HTTPAdapter):
         usage: dict = {}
         details = None
         stopped = False
+        answer.on_reasoning = self.on_reasoning
         for ev in records:
             try:
                 obj = json.loads(ev.data)
@@ -142,6 +163,13 @@ class AnthropicAdapter(HTTPAdapter):
             elif etype == "content_block_delta":
                 delta = obj.get("delta") or {}
                 piece = delta.get("text") if delta.get("type") == "text_delta" else None
+                if delta.get("type") == "thinking_delta":
+                    answer.think(
+                        delta.get("thinking") if isinstance(delta.get("thinking"), str) else ""
+                    )
+                elif delta.get("type") == "input_json_delta":
+                    # Only the schema's forced tool is ever offered: its input is the answer.
+                    piece = delta.get("partial_json")
                 if isinstance(piece, str):
                     answer.add(piece)
             elif etype == "message_delta":

@@ -26,6 +26,13 @@ class Request:
     max_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
     stream: bool = False
+    # Each of these only when asked for (rfctl/providers/media.py, structured.py, thinking.py).
+    attachments: list = field(default_factory=list)  # media.Attachment, sent with the prompt
+    schema: dict | None = None  # the answer must be a JSON document valid against it
+    thinking: int | None = None  # reasoning budget in tokens (--thinking)
+    reasoning_effort: str | None = None  # low | medium | high
+    # Told each piece of reasoning text as it arrives (--show-thinking).
+    on_reasoning: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
 
 
 # Called with each piece of text as it arrives from a stream.
@@ -60,6 +67,9 @@ class Result:
     stream: bool = False
     http_status: int | None = 200
     response_id: str | None = None
+    reasoning: str | None = None  # the model's reasoning text, when the server returns it
+    attachments: int | None = None  # files sent with the prompt, and their bytes
+    attachment_bytes: int | None = None
 
 
 def normalise_finish(reason: str | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from rfctl.providers import features, media, structured, thinking
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -31,6 +32,7 @@ class OllamaAdapter(HTTPAdapter):
     protocol = "ollama"
     generate_path = "/api/chat"
     framing = "ndjson"
+    on_reasoning = None  # set for one call by features.generate
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -47,21 +49,31 @@ class OllamaAdapter(HTTPAdapter):
 
     # ------------------------------------------------------------ generate hooks
 
+    def generate(self, req, timeouts, on_text=None):
+        return features.generate(self, super().generate, req, timeouts, on_text)
+
     def payload(self, req: Request, model: str) -> dict:
+        how = structured.mode(self.kind, model, req) if req.schema is not None else None
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
-        messages.append({"role": "user", "content": req.prompt})
+        user: dict = {"role": "user", "content": structured.prompt(req, how)}
+        if req.attachments:
+            user["images"] = media.ollama_images(req.attachments)
+        messages.append(user)
         options: dict = {}
         if req.temperature is not None:
             options["temperature"] = req.temperature
-        if req.max_tokens is not None:
-            options["num_predict"] = req.max_tokens
+        limit = thinking.output_limit(req)  # thinking counts in num_predict
+        if limit is not None:
+            options["num_predict"] = limit
         if req.stop:
             options["stop"] = list(req.stop)
         body: dict = {"model": model, "messages": messages, "stream": bool(req.stream)}
         if options:
             body["options"] = options
+        structured.ollama(body, req, how)
+        thinking.ollama(body, req)
         return body
 
     def first_listed(self, clock: Clock) -> str:
@@ -93,6 +105,8 @@ class OllamaAdapter(HTTPAdapter):
                 status=status,
                 accepted=True,
             )
+        answer.on_reasoning = self.on_reasoning
+        answer.think(thinking.ollama_reasoning(body.get("message")))
         answer.whole(_content(body))
         answer.finish = _finish(body)
         answer.model = body.get("model")
@@ -102,12 +116,14 @@ class OllamaAdapter(HTTPAdapter):
         return iter_ndjson(lines)
 
     def read_stream(self, records, answer: Answer) -> None:
+        answer.on_reasoning = self.on_reasoning
         for rec in records:
             if rec is None:
                 raise malformed("a line that is not a JSON object")
             if rec.get("error"):
                 raise _error(rec)
             answer.model = rec.get("model") or answer.model
+            answer.think(thinking.ollama_reasoning(rec.get("message")))
             answer.add(_content(rec))  # the final done:true record may carry text too
             if rec.get("done") is True:
                 answer.finish = _finish(rec)

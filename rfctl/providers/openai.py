@@ -24,6 +24,7 @@ import json
 import time
 from dataclasses import dataclass
 
+from rfctl.providers import features, media, structured, thinking
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -67,6 +68,7 @@ class OpenAIAdapter(HTTPAdapter):
     kind = "openai"
     protocol = "openai"
     generate_path = "/chat/completions"
+    on_reasoning = None  # set for one call by features.generate
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -88,14 +90,20 @@ class OpenAIAdapter(HTTPAdapter):
 
     # ------------------------------------------------------------ generate hooks
 
+    def generate(self, req, timeouts, on_text=None):
+        return features.generate(self, super().generate, req, timeouts, on_text)
+
     def payload(self, req: Request, model: str) -> dict:
+        how = structured.mode(self.kind, model, req) if req.schema is not None else None
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
-        messages.append({"role": "user", "content": req.prompt})
+        content = media.openai_content(structured.prompt(req, how), req.attachments)
+        messages.append({"role": "user", "content": content})
         body: dict = {"model": model, "messages": messages}
-        if req.max_tokens is not None:
-            body[self.traits.max_tokens_field] = req.max_tokens
+        limit = thinking.output_limit(req)  # reasoning counts in the output limit
+        if limit is not None:
+            body[self.traits.max_tokens_field] = limit
         if req.temperature is not None:
             body["temperature"] = req.temperature
         if req.stop:
@@ -104,6 +112,8 @@ class OpenAIAdapter(HTTPAdapter):
             body["stream"] = True
             if not known(NO_STREAM_OPTIONS, self.base_url):
                 body["stream_options"] = {"include_usage": True}
+        structured.openai(body, req, how, self.kind)
+        thinking.openai(body, req, self.kind)
         return body
 
     def no_model(self, clock: Clock) -> str:
@@ -158,6 +168,8 @@ class OpenAIAdapter(HTTPAdapter):
         text = _text(message.get("content")) or _text(choice.get("text"))
         answer.finish = choice.get("finish_reason")
         _check_refusal(normalise_finish(answer.finish), text, message.get("refusal"))
+        answer.on_reasoning = self.on_reasoning
+        answer.think(thinking.openai_reasoning(message))
         answer.whole(text)
         answer.model = body.get("model")
         answer.usage = map_usage(body.get("usage"), body.get("timings"))
@@ -182,6 +194,7 @@ class OpenAIAdapter(HTTPAdapter):
         refusal: list[str] = []
         usage = timings = None
         done = False
+        answer.on_reasoning = self.on_reasoning
         for ev in records:
             data = ev.data.strip()
             if ev.event == "error":  # old llama.cpp's `error:` line, or `event: error`
@@ -207,6 +220,7 @@ class OpenAIAdapter(HTTPAdapter):
                 if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                     continue
                 delta = choice.get("delta") or {}
+                answer.think(thinking.openai_reasoning(delta))
                 # llama.cpp's first delta has content null: add() skips empty pieces.
                 answer.add(_text(delta.get("content")) or _text(choice.get("text")))
                 if isinstance(delta.get("refusal"), str):

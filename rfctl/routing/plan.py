@@ -19,6 +19,9 @@ every enabled provider (config priority order):
   The prompt's UTF-8 byte count bounds its tokens from above, so a prompt that
   fits by bytes needs no tokenizer; only a prompt that does not is counted
   with tiktoken. When every candidate is too small: exit 65.
+- attachments, reasoning, --schema: rfctl.routing.needs (capabilities
+  vision, pdf, reasoning; per-provider size limits, exit 65 when no
+  candidate can take the files; image tokens count toward the window).
 - API key missing: dropped (a pinned provider without its key is a config
   error, exit 78, raised before anything is sent).
 - order: rfctl.routing.strategies.
@@ -35,6 +38,7 @@ from rfctl import settings
 from rfctl.config import Config, Paths, ProviderConfig
 from rfctl.errors import ConfigError, Exit, RfctlError
 from rfctl.providers.base import Request
+from rfctl.providers.thinking import output_limit
 from rfctl.routing.candidates import EXACT_FOR_COST_ABOVE, Candidate, LazyRegistry, Plan
 from rfctl.settings import Options
 from rfctl.tokens import PromptTokens
@@ -106,19 +110,30 @@ def _lacks_capability(c: Candidate, capability: str | None) -> str | None:
     return None
 
 
-def _too_long(c: Candidate, toks: PromptTokens, max_tokens: int | None) -> str | None:
-    """Why the prompt plus max_tokens does not fit c's window, or None. The
-    byte bound is tried first: a prompt that fits by it is never tokenized."""
+def _too_long(
+    c: Candidate, toks: PromptTokens, max_tokens: int | None, media: int = 0
+) -> str | None:
+    """Why the prompt (and its attachments' `media` tokens) plus max_tokens does
+    not fit c's window, or None. The byte bound is tried first: a prompt that
+    fits by it is never tokenized."""
     ctx = c.context
-    out = max_tokens or 0
+    out = (max_tokens or 0) + media
     if not ctx or toks.bound + out <= ctx or toks.exact(c.model) + out <= ctx:
         return None
-    return f"prompt ~{toks.exact(c.model)} tokens + max_tokens {out} exceeds its context window ({ctx})"
+    images = f" + attachments ~{media}" if media else ""
+    return (
+        f"prompt ~{toks.exact(c.model)} tokens{images} + max_tokens {max_tokens or 0} "
+        f"exceeds its context window ({ctx})"
+    )
 
 
-def _filter(pl: Plan, chain: list[ProviderConfig], opts: Options) -> tuple[list[Candidate], int]:
-    """Keys, model choice, capability and context: (kept, how many dropped
-    for their context window)."""
+def _filter(
+    pl: Plan, chain: list[ProviderConfig], opts: Options, req: Request
+) -> tuple[list[Candidate], int]:
+    """Keys, model choice, capability, the request's features and context:
+    (kept, how many dropped for their context window or attachment sizes)."""
+    from rfctl.routing import needs
+
     kept: list[Candidate] = []
     context_drops = 0
     for p in chain:
@@ -130,13 +145,19 @@ def _filter(pl: Plan, chain: list[ProviderConfig], opts: Options) -> tuple[list[
             pl.drop(c, c.why)
             continue
         c.free = p.local or bool(getattr(c.entry, "free", False))
-        why = _lacks_capability(c, opts.capability)
+        why = _lacks_capability(c, opts.capability) or needs.unmet(
+            c, req, pinned=bool(opts.providers)
+        )
         if why is None:
-            why = _too_long(c, pl.toks, pl.max_tokens)
+            why = needs.too_big(c, req) or _too_long(
+                c, pl.toks, pl.max_tokens, needs.extra_tokens(c, req)
+            )
             context_drops += why is not None
         if why is not None:
             pl.drop(c, why)
             continue
+        extra = needs.note(c, req)
+        c.why = f"{c.why}; {extra}" if extra else c.why
         kept.append(c)
     return kept, context_drops
 
@@ -180,16 +201,22 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
         [],
         settings.strategy(cfg, opts),
         toks.bound,
-        max_tokens=req.max_tokens,
+        max_tokens=output_limit(req),  # a reasoning budget comes on top of max_tokens
         reg=LazyRegistry(paths),
         toks=toks,
     )
-    kept, context_drops = _filter(pl, chain, opts)
+    kept, context_drops = _filter(pl, chain, opts, req)
     if not kept:
-        if context_drops:
+        big = next((c for c in pl.dropped if c.why.startswith("attachment too large")), None)
+        if big is not None:
+            why = big.why.split(": ", 1)[1]
+            pl.error = RfctlError(
+                f"no candidate can take the attachments ({big.name}: {why})", Exit.DATAERR
+            )
+        elif context_drops:
             n = toks.best_known() or toks.bound
             pl.error = RfctlError(
-                f"the prompt (~{n} tokens) plus max_tokens {req.max_tokens} exceeds the context "
+                f"the prompt (~{n} tokens) plus max_tokens {pl.max_tokens} exceeds the context "
                 f"window of every candidate",
                 Exit.DATAERR,
             )
