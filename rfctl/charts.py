@@ -160,12 +160,13 @@ def histogram_lines(title: str, counts: dict[int, int], width: int, noun: str = 
 
 
 def _marks(b: Bucket, p50, p95, last: bool) -> str:
+    """'◀ p50', '◀ p95', '◀ p50 p95' or '' for the bucket holding them."""
+
     def inside(v) -> bool:
         return v is not None and b.low_ms <= v and (v < b.high_ms or last)
 
-    return " ".join(name for name, v in (("◀ p50", p50), ("◀ p95", p95)) if inside(v)).replace(
-        " ◀ p95", " p95"
-    )
+    names = [name for name, v in (("p50", p50), ("p95", p95)) if inside(v)]
+    return "◀ " + " ".join(names) if names else ""
 
 
 def _ms(value: float | None) -> str:

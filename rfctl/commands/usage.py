@@ -37,6 +37,13 @@ collector; its labels are fixed, so --by does not apply:
                                                     (ok records with attempt > 1)
   rfctl_request_duration_seconds{provider,model}    histogram of every attempt
 
+On a terminal the table is fitted to its width (--wide: every column, every
+digit). Grouped by day or hour it draws a bar per period beside the numbers:
+cost, or --metric requests|tokens. --latency draws instead, per provider (or
+--by group), a histogram of the latencies with the p50 and p95 buckets
+marked; into a pipe it prints the bucket counts: the group fields, from_ms,
+to_ms, count.
+
 A line that is not a valid record (torn by a crash, edited) is skipped and
 counted in one warning. A missing default log is an empty result; a FILE that
 cannot be read is bad input (exit 65)."""
