@@ -214,14 +214,22 @@ def plan_widths(columns: list[Column], natural: list[int], width: int) -> list[i
     """Fit the columns of a table into width: cut the elastic columns first
     (to their minimum), then, only if that is not enough, every column."""
     room = width - GAP * (len(columns) - 1)
-    elastic = [
-        min(n, c.min_width or ELASTIC_MIN) if (c.elastic or c.bar) else n
-        for c, n in zip(columns, natural, strict=True)
-    ]
-    widths = fit_widths(natural, elastic, room)
+    widths = fit_widths(natural, _floors(columns, natural), room)
     if sum(widths) > room:
         widths = fit_widths(widths, [min(n, CUT_MIN) for n in widths], room)
     return widths
+
+
+def _floors(columns: list[Column], natural: list[int]) -> list[int]:
+    return [
+        min(n, c.min_width or ELASTIC_MIN) if (c.elastic or c.bar) else n
+        for c, n in zip(columns, natural, strict=True)
+    ]
+
+
+def fits_without_cutting(columns: list[Column], natural: list[int], width: int) -> bool:
+    """Whether cutting the elastic columns alone makes the table fit."""
+    return sum(_floors(columns, natural)) + GAP * (len(columns) - 1) <= width
 
 
 # ---------------------------------------------------------------- drawing
@@ -269,6 +277,17 @@ def print_table(
         )
         for i, c in enumerate(columns)
     ]
+    if (
+        not wide
+        and any(c.bar for c in columns)
+        and not fits_without_cutting(columns, natural, width)
+    ):
+        # Too narrow for the numbers and a bar: the numbers, whole, matter more.
+        keep = [i for i, c in enumerate(columns) if not c.bar]
+        columns = [columns[i] for i in keep]
+        natural = [natural[i] for i in keep]
+        texts = [[t[i] for i in keep] for t in texts]
+        foot = [foot[i] for i in keep] if foot else None
     widths = natural if wide else plan_widths(columns, natural, width)
     need = sum(widths) + GAP * (len(columns) - 1)
 

@@ -100,6 +100,13 @@ def test_metric_chooses_what_the_bars_measure(rfctl, log, metric, figure):
         assert figure(rows[biggest]) == value(groups[biggest])
 
 
+def test_a_terminal_too_narrow_for_bars_keeps_the_numbers_whole(rfctl, log):
+    out = table(rfctl, "--by", "day", str(log), width=70)
+    assert widest(out) <= 70
+    assert not any(c in out for c in BLOCKS) and "…" not in out
+    assert "2026-11-21" in out
+
+
 def test_a_terminal_too_narrow_for_the_figures_still_gets_lines_that_fit(rfctl, log):
     out = table(rfctl, "--by", "day", str(log), width=50)
     assert widest(out) <= 50 and "…" in out
@@ -112,6 +119,20 @@ def test_by_hour_draws_bars_too_and_by_provider_only_when_asked(rfctl, log):
     assert not any(c in plain for c in BLOCKS)
     asked = table(rfctl, "--by", "provider", "--metric", "requests", str(log))
     assert asked.splitlines()[0].split()[-1] == "requests"
+
+
+def test_hours_leave_out_the_year_only_when_every_row_shares_it(rfctl, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    one_year = make_records(40, start=datetime(2026, 11, 20, 22, tzinfo=UTC))
+    out = table(rfctl, "--by", "hour", str(write_log(tmp_path / "a.jsonl", one_year)))
+    assert "11-20 22:00" in out and "2026-" not in out
+    assert any(c in out for c in BLOCKS)  # room for the bars at 80 columns
+    new_year = make_records(
+        8, start=datetime(2026, 12, 31, 22, tzinfo=UTC), step=timedelta(minutes=30)
+    )
+    out = table(rfctl, "--by", "hour", str(write_log(tmp_path / "b.jsonl", new_year)))
+    assert "2026-12-31 23:00" in out and "2027-01-01 01:00" in out
 
 
 def test_no_color_has_no_escapes_and_forced_colour_has_them(rfctl, log):

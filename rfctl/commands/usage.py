@@ -307,15 +307,28 @@ def print_table(rows, by, totals, stream=None, *, wide=False, metric=None) -> No
         )
         for name in COLUMNS
     ]
-    rows = [_hour_label(by, row) for row in rows]
+    rows = _short_hours(rows) if "hour" in by else rows
     if metric or {"day", "hour"} & set(by):
         metric = metric or "cost"
         values = [_metric(row, metric) for row in rows]
         top = max(values, default=0) or 1
         rows = [{**row, "bar": v / top} for row, v in zip(rows, values, strict=True)]
-        columns.append(Column("bar", metric, bar=True))
+        columns.append(Column("bar", metric, bar=True, min_width=8))
     footer = {by[0]: "total", **totals} if len(rows) > 1 else None
     draw(rows, columns, stream, footer=footer, wide=wide)
+
+
+def _short_hours(rows: list[dict]) -> list[dict]:
+    """Hours as '2026-11-29 13:00', or '11-29 13:00' when every row is in the
+    same year: room for the bars on an 80-column terminal."""
+    years = {row["hour"][:4] for row in rows if row.get("hour")}
+    cut = 5 if len(years) == 1 else 0
+    return [
+        {**row, "hour": row["hour"][cut:10] + " " + row["hour"][11:13] + ":00"}
+        if row.get("hour")
+        else row
+        for row in rows
+    ]
 
 
 def _metric(row: dict, metric: str) -> float:
