@@ -250,7 +250,6 @@ def print_table(
     """Draw rows as a rich table on stream (default stdout), fitted to width
     (default: the terminal's) unless wide. footer: a row of raw values (a
     total, say) drawn under a rule; keys it lacks are blank."""
-    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -258,25 +257,14 @@ def print_table(
     width = width or terminal_width(stream)
     if not wide:
         columns = [c for c in columns if not c.wide]
-
-    def cells(row: dict) -> list[str]:
-        return [
-            "" if c.bar else c.human(row.get(c.key)) if c.human else tsv_cell(row.get(c.key))
-            for c in columns
-        ]
-
-    texts = [cells(row) for row in rows]
+    texts = [_cells(row, columns) for row in rows]
     foot = None
     if footer is not None:
-        foot = [t if c.key in footer else "" for c, t in zip(columns, cells(footer), strict=True)]
-    natural = [
-        BAR_WIDTH
-        if c.bar
-        else max(
-            [cell_len(c.title), *(cell_len(t[i]) for t in texts), cell_len(foot[i]) if foot else 0]
-        )
-        for i, c in enumerate(columns)
-    ]
+        foot = [
+            t if c.key in footer else ""
+            for c, t in zip(columns, _cells(footer, columns), strict=True)
+        ]
+    natural = _natural_widths(columns, texts, foot)
     if (
         not wide
         and any(c.bar for c in columns)
@@ -284,12 +272,10 @@ def print_table(
     ):
         # Too narrow for the numbers and a bar: the numbers, whole, matter more.
         keep = [i for i, c in enumerate(columns) if not c.bar]
-        columns = [columns[i] for i in keep]
-        natural = [natural[i] for i in keep]
+        columns, natural = [columns[i] for i in keep], [natural[i] for i in keep]
         texts = [[t[i] for i in keep] for t in texts]
         foot = [foot[i] for i in keep] if foot else None
     widths = natural if wide else plan_widths(columns, natural, width)
-    need = sum(widths) + GAP * (len(columns) - 1)
 
     table = Table(
         box=_simple_head_and_foot(),
@@ -324,7 +310,30 @@ def print_table(
                 for c, t, w in zip(columns, text, widths, strict=True)
             )
         )
+    need = sum(widths) + GAP * (len(columns) - 1)
     console(stream, max(width, need)).print(table)
+
+
+def _cells(row: dict, columns: list[Column]) -> list[str]:
+    """A row's cell texts (a bar's is drawn later, at its final width)."""
+    return [
+        "" if c.bar else c.human(row.get(c.key)) if c.human else tsv_cell(row.get(c.key))
+        for c in columns
+    ]
+
+
+def _natural_widths(columns: list[Column], texts: list[list[str]], foot) -> list[int]:
+    """Each column's width uncut, in terminal cells; a bar's is BAR_WIDTH."""
+    from rich.cells import cell_len
+
+    return [
+        BAR_WIDTH
+        if c.bar
+        else max(
+            [cell_len(c.title), *(cell_len(t[i]) for t in texts), cell_len(foot[i]) if foot else 0]
+        )
+        for i, c in enumerate(columns)
+    ]
 
 
 def _bar(value, width: int):
