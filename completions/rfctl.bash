@@ -19,16 +19,16 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort' ;;
     'providers')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --timeout --no-check --format --json --jsonl --no-header'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --timeout --no-check --format --json --jsonl --no-header --wide'
         valued='--config --models-file --usage-log --state --timeout --format' ;;
     'models')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose -p --provider --capability --available --names --timeout --no-check --format --json --jsonl --no-header'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose -p --provider --capability --available --names --timeout --no-check --format --json --jsonl --no-header --wide'
         valued='--config --models-file --usage-log --state -p --provider --capability --timeout --format' ;;
     'usage')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --since --until --provider --model --by --format --no-header'
-        valued='--config --models-file --usage-log --state --since --until --provider --model --by --format' ;;
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --since --until --provider --model --by --format --no-header --wide --metric --latency'
+        valued='--config --models-file --usage-log --state --since --until --provider --model --by --format --metric' ;;
     'probe')
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose --timeout --generate --json --textfile'
@@ -51,15 +51,15 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state' ;;
     'cache')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header --wide'
         valued='--config --models-file --usage-log --state --format' ;;
     'conversations')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header --wide'
         valued='--config --models-file --usage-log --state --format' ;;
     'templates')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header --wide'
         valued='--config --models-file --usage-log --state --format' ;;
     'completions')
         subs=''
@@ -113,6 +113,8 @@ _rfctl_kind() {
         kind='models' ;;
     'usage|--format')
         kind='choices table tsv json csv prometheus' ;;
+    'usage|--metric')
+        kind='choices cost requests tokens' ;;
     'probe|--config'|'probe|--models-file'|'probe|--usage-log'|'probe|--state'|'probe|--textfile')
         kind='file' ;;
     'probe|')

@@ -25,7 +25,7 @@ function __rfctl_valued
         case 'models'
             printf '%s\n' --config --models-file --usage-log --state -p --provider --capability --timeout --format
         case 'usage'
-            printf '%s\n' --config --models-file --usage-log --state --since --until --provider --model --by --format
+            printf '%s\n' --config --models-file --usage-log --state --since --until --provider --model --by --format --metric
         case 'probe'
             printf '%s\n' --config --models-file --usage-log --state --timeout --textfile
         case 'config'
@@ -164,6 +164,7 @@ complete -c rfctl -n '__rfctl_at "providers"' -l format -x -a 'table tsv json js
 complete -c rfctl -n '__rfctl_at "providers"' -l json -d 'one JSON array (same as --format json)'
 complete -c rfctl -n '__rfctl_at "providers"' -l jsonl -d 'one JSON object per line (same as --format jsonl)'
 complete -c rfctl -n '__rfctl_at "providers"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "providers"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
 complete -c rfctl -n '__rfctl_at "providers"' -a '(__rfctl_names providers)'
 
 # rfctl models
@@ -183,6 +184,7 @@ complete -c rfctl -n '__rfctl_at "models"' -l format -x -a 'table tsv json jsonl
 complete -c rfctl -n '__rfctl_at "models"' -l json -d 'one JSON array (same as --format json)'
 complete -c rfctl -n '__rfctl_at "models"' -l jsonl -d 'one JSON object per line (same as --format jsonl)'
 complete -c rfctl -n '__rfctl_at "models"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "models"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
 
 # rfctl usage
 complete -c rfctl -n '__rfctl_at "usage"' -s h -l help -d 'show this help message and exit'
@@ -198,6 +200,9 @@ complete -c rfctl -n '__rfctl_at "usage"' -l model -x -a '(__rfctl_names models)
 complete -c rfctl -n '__rfctl_at "usage"' -l by -x -d 'group by provider|model|day|hour|status (repeatable or comma-separated, e.g. --by provider,model)'
 complete -c rfctl -n '__rfctl_at "usage"' -l format -x -a 'table tsv json csv prometheus' -d 'output format (default: table on a terminal, tsv otherwise)'
 complete -c rfctl -n '__rfctl_at "usage"' -l no-header -d 'tsv/csv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "usage"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
+complete -c rfctl -n '__rfctl_at "usage"' -l metric -x -a 'cost requests tokens' -d 'table: draw a bar per group of this (default cost; bars are drawn with --by day or hour, or whenever --metric is given)'
+complete -c rfctl -n '__rfctl_at "usage"' -l latency -d 'latency histogram per provider (or per --by group) with p50/p95 marked; tsv/csv/json: bucket counts'
 complete -c rfctl -n '__rfctl_at "usage"' -F
 
 # rfctl probe
@@ -261,6 +266,7 @@ complete -c rfctl -n '__rfctl_at "cache"' -s v -l verbose -d 'more detail on std
 complete -c rfctl -n '__rfctl_at "cache"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
 complete -c rfctl -n '__rfctl_at "cache"' -l json -d 'one JSON array (same as --format json)'
 complete -c rfctl -n '__rfctl_at "cache"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "cache"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
 complete -c rfctl -n '__rfctl_at "cache"' -a 'stats prune clear'
 
 # rfctl conversations
@@ -273,6 +279,7 @@ complete -c rfctl -n '__rfctl_at "conversations"' -s v -l verbose -d 'more detai
 complete -c rfctl -n '__rfctl_at "conversations"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
 complete -c rfctl -n '__rfctl_at "conversations"' -l json -d 'one JSON array (same as --format json)'
 complete -c rfctl -n '__rfctl_at "conversations"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "conversations"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
 complete -c rfctl -n '__rfctl_at "conversations"' -a 'list show rm path'
 
 # rfctl templates
@@ -285,6 +292,7 @@ complete -c rfctl -n '__rfctl_at "templates"' -s v -l verbose -d 'more detail on
 complete -c rfctl -n '__rfctl_at "templates"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
 complete -c rfctl -n '__rfctl_at "templates"' -l json -d 'one JSON array (same as --format json)'
 complete -c rfctl -n '__rfctl_at "templates"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "templates"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
 complete -c rfctl -n '__rfctl_at "templates"' -a 'list show path'
 
 # rfctl completions

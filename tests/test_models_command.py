@@ -310,7 +310,7 @@ def test_jsonl_is_one_object_per_line(every_kind, capsys):
 
 def test_terminal_table_without_colour(every_kind, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
-    assert run_command("models", ["--format", "table", "-p", "llama"]) == 0
+    assert run_command("models", ["--format", "table", "--wide", "-p", "llama"]) == 0
     out = capsys.readouterr().out
     assert "\x1b[" not in out  # NO_COLOR (set by conftest)
     assert "gemma-3-270m-q4_k_m.gguf" in out and "2K" in out and "free" in out

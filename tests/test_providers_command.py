@@ -154,7 +154,7 @@ def test_tsv_columns_are_stable(every_kind, capsys):
 
 def test_terminal_table(every_kind, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "220")
-    assert run_command("providers", ["--format", "table"]) == 0
+    assert run_command("providers", ["--format", "table", "--wide"]) == 0
     out = capsys.readouterr().out
     assert "\x1b[" not in out
     assert out.splitlines()[0].split()[:4] == ["name", "kind", "base", "URL"]

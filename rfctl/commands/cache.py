@@ -97,9 +97,13 @@ def _emit(rows, keys, args) -> None:
     human = {"bytes": _size, "max_bytes": _size, "bytes_freed": _size, "ttl": _duration}
     emit(
         rows,
-        [Column(k, k.replace("_", " "), human=human.get(k), right=k in human) for k in keys],
+        [
+            Column(k, k.replace("_", " "), human=human.get(k), right=k in human, elastic=k == "dir")
+            for k in keys
+        ],
         args.format,
         header=not args.no_header,
+        wide=args.wide,
     )
 
 

@@ -86,10 +86,10 @@ def _list(s, args) -> int:
         Column("id", "id"),
         Column("last_used", "last used"),
         Column("turns", "turns", right=True),
-        Column("model", "model"),
+        Column("model", "model", elastic=True),
         Column("cost_usd", "cost", human=usd, right=True),
     ]
-    emit(rows, columns, args.format, header=not args.no_header)
+    emit(rows, columns, args.format, header=not args.no_header, wide=args.wide)
     return 0
 
 

@@ -49,11 +49,11 @@ def _columns():
         Column("name", "name"),
         Column("state", "state"),
         Column("pid", "pid", right=True),
-        Column("base_url", "base URL"),
-        Column("model_file", "model", wrap=True),
+        Column("base_url", "base URL", elastic=True),
+        Column("model_file", "model", elastic=True),
         Column("idle_seconds", "idle", human=secs, right=True),
         Column("stops_in", "stops in", human=secs, right=True),
-        Column("log", "log", wrap=True),
+        Column("log", "log", elastic=True, wide=True),
     ]
 
 
@@ -80,5 +80,5 @@ def run(args) -> int:
     if not rows and fmt == "table":
         sys.stdout.write("no managed llama-server is running\n")
         return 0
-    emit(rows, _columns(), fmt, header=not args.no_header)
+    emit(rows, _columns(), fmt, header=not args.no_header, wide=args.wide)
     return 0

@@ -103,7 +103,7 @@ def run(args) -> int:
         return 0
     from rfctl.table import emit
 
-    emit(rows, _columns(), args.format, header=not args.no_header)
+    emit(rows, _columns(), args.format, header=not args.no_header, wide=args.wide)
     return 0
 
 
@@ -126,11 +126,11 @@ def _columns():
         return "free" if v == 0 else f"{v:.3f}".rstrip("0").rstrip(".")
 
     return [
-        Column("model", "model"),
-        Column("provider", "provider"),
+        Column("model", "model", elastic=True, min_width=16),
+        Column("provider", "provider", elastic=True, min_width=8),
         Column("context", "context", human=human_tokens, right=True),
-        Column("max_output", "max out", human=human_tokens, right=True),
-        Column("capabilities", "capabilities"),
+        Column("max_output", "max out", human=human_tokens, right=True, wide=True),
+        Column("capabilities", "capabilities", wide=True),
         Column("input_price", "in $/M", human=price, right=True),
         Column("output_price", "out $/M", human=price, right=True),
         Column("available", "available"),

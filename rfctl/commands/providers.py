@@ -66,17 +66,17 @@ def _columns():
         return ", ".join(v[:4]) + (f" (+{len(v) - 4})" if len(v) > 4 else "")
 
     return [
-        Column("name", "name"),
-        Column("kind", "kind"),
-        Column("base_url", "base URL", wrap=True),
-        Column("priority", "prio", right=True),
-        Column("enabled", "enabled", human=yes_no),
-        Column("key", "key"),
+        Column("name", "name", elastic=True),
+        Column("kind", "kind", elastic=True, min_width=8),
+        Column("base_url", "base URL", elastic=True, min_width=16),
+        Column("priority", "prio", right=True, wide=True),
+        Column("enabled", "enabled", human=yes_no, wide=True),
+        Column("key", "key", wide=True),
         Column("reachable", "reachable", human=yes_no),
         Column("latency_ms", "latency", human=ms, right=True),
-        Column("cooldown_s", "cooldown", human=secs, right=True),
-        Column("models", "models", human=models, wrap=True),
-        Column("detail", "detail", wrap=True),
+        Column("cooldown_s", "cooldown", human=secs, right=True, wide=True),
+        Column("models", "models", human=models, elastic=True, wide=True),
+        Column("detail", "detail", elastic=True),
     ]
 
 
@@ -92,7 +92,7 @@ def run(args) -> int:
     cool = cooldowns(paths, verbose)
     results = {} if args.no_check else check_health(providers, args.timeout)
     rows = [_row(p, results.get(p.name), cool.get(p.name), args.no_check) for p in providers]
-    emit(rows, _columns(), args.format, header=not args.no_header)
+    emit(rows, _columns(), args.format, header=not args.no_header, wide=args.wide)
     return 0
 
 

@@ -83,9 +83,9 @@ def _list(templates, directory, args) -> int:
         Column("name", "name"),
         Column("model", "model"),
         Column("variables", "variables"),
-        Column("description", "description", wrap=True),
+        Column("description", "description", elastic=True),
     ]
-    emit(rows, columns, args.format, header=not args.no_header)
+    emit(rows, columns, args.format, header=not args.no_header, wide=args.wide)
     return 0
 
 

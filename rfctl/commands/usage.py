@@ -37,11 +37,19 @@ collector; its labels are fixed, so --by does not apply:
                                                     (ok records with attempt > 1)
   rfctl_request_duration_seconds{provider,model}    histogram of every attempt
 
+On a terminal the table is fitted to its width (--wide: every column, every
+digit). Grouped by day or hour it draws a bar per period beside the numbers:
+cost, or --metric requests|tokens. --latency draws instead, per provider (or
+--by group), a histogram of the latencies with the p50 and p95 buckets
+marked; into a pipe it prints the bucket counts: the group fields, from_ms,
+to_ms, count.
+
 A line that is not a valid record (torn by a crash, edited) is skipped and
 counted in one warning. A missing default log is an empty result; a FILE that
 cannot be read is bad input (exit 65)."""
 
 FORMATS = ("table", "tsv", "json", "csv", "prometheus")
+METRICS = ("cost", "requests", "tokens")  # what the bars of a terminal table measure
 
 
 def add_parser(sub, parents):
@@ -91,6 +99,22 @@ def add_parser(sub, parents):
         help="output format (default: table on a terminal, tsv otherwise)",
     )
     p.add_argument("--no-header", action="store_true", help="tsv/csv: leave out the header line")
+    # The pictures (a terminal's table only; pipes get the same numbers as ever).
+    from rfctl.table import add_wide_option
+
+    add_wide_option(p)
+    p.add_argument(
+        "--metric",
+        choices=METRICS,
+        help="table: draw a bar per group of this (default cost; bars are drawn "
+        "with --by day or hour, or whenever --metric is given)",
+    )
+    p.add_argument(
+        "--latency",
+        action="store_true",
+        help="latency histogram per provider (or per --by group) with p50/p95 marked; "
+        "tsv/csv/json: bucket counts",
+    )
     p.set_defaults(run=run)
 
 
@@ -107,7 +131,14 @@ def run(args) -> int:
             raise UsageError(f"--by {name!r}: choose from {', '.join(BY_FIELDS)}")
     by = list(dict.fromkeys(by))  # repeated names group once
     fmt = args.format or ("table" if stdout_is_tty() else "tsv")
-    if fmt == "prometheus" and by:
+    if fmt == "prometheus" and args.latency:
+        raise UsageError(
+            "--latency does not apply to --format prometheus "
+            "(rfctl_request_duration_seconds is its histogram)"
+        )
+    if args.latency and not by:
+        by = ["provider"]
+    elif fmt == "prometheus" and by:
         raise UsageError(
             "--by does not apply to --format prometheus "
             "(its labels are fixed: provider, model, status, type)"
@@ -153,13 +184,15 @@ def run(args) -> int:
         s = "" if counter.skipped == 1 else "s"
         warn(f"skipped {counter.skipped} invalid line{s} (torn or not a usage record)")
 
-    if fmt == "prometheus":
+    if args.latency:
+        text = render_latency(groups, by, fmt, header=not args.no_header)
+    elif fmt == "prometheus":
         text = render_prometheus(groups)
     else:
         rows = summarise(groups, by)
         totals = total(groups)
         if fmt == "table":
-            print_table(rows, by, totals)
+            print_table(rows, by, totals, wide=args.wide, metric=args.metric)
             return 0
         text = {"tsv": render_tsv, "csv": render_csv, "json": render_json}[fmt](
             rows, by, header=not args.no_header, since=since, until=until, totals=totals
@@ -250,34 +283,108 @@ _TITLES = {
     "p50_ms": "p50 ms",
     "p95_ms": "p95 ms",
 }
+# Figures the terminal table shows only with --wide (TSV, CSV, JSON: always).
+_WIDE = ("cached_input_tokens", "unpriced")
+_TOKENS = ("input_tokens", "cached_input_tokens", "output_tokens")
 
 
-def print_table(rows, by, totals, stream=None) -> None:
-    """The terminal table: one row per group, and a total row under several."""
+def print_table(rows, by, totals, stream=None, *, wide=False, metric=None) -> None:
+    """The terminal table: one row per group, and a total row under several;
+    a bar per group of the metric when grouped by time (or asked for)."""
     from rfctl.table import Column
     from rfctl.table import print_table as draw
     from rfctl.usage_stats import COLUMNS
 
-    columns = [Column(name, name) for name in by]
+    # Names may be cut to fit the terminal; periods and statuses are short.
+    columns = [Column(name, name, elastic=name in ("provider", "model")) for name in by]
     columns += [
-        Column(name, _TITLES.get(name, name), human=_human_figure(name), right=True)
+        Column(
+            name,
+            _TITLES.get(name, name),
+            human=_human_figure(name, exact=wide),
+            right=True,
+            wide=name in _WIDE,
+        )
         for name in COLUMNS
     ]
+    rows = _short_hours(rows) if "hour" in by else rows
+    if metric or {"day", "hour"} & set(by):
+        metric = metric or "cost"
+        values = [_metric(row, metric) for row in rows]
+        top = max(values, default=0) or 1
+        rows = [{**row, "bar": v / top} for row, v in zip(rows, values, strict=True)]
+        columns.append(Column("bar", metric, bar=True, min_width=8))
     footer = {by[0]: "total", **totals} if len(rows) > 1 else None
-    draw([_hour_label(by, row) for row in rows], columns, stream, footer=footer)
+    draw(rows, columns, stream, footer=footer, wide=wide)
 
 
-def _human_figure(name: str):
+def _short_hours(rows: list[dict]) -> list[dict]:
+    """Hours as '2026-11-29 13:00', or '11-29 13:00' when every row is in the
+    same year: room for the bars on an 80-column terminal."""
+    years = {row["hour"][:4] for row in rows if row.get("hour")}
+    cut = 5 if len(years) == 1 else 0
+    return [
+        {**row, "hour": row["hour"][cut:10] + " " + row["hour"][11:13] + ":00"}
+        if row.get("hour")
+        else row
+        for row in rows
+    ]
+
+
+def _metric(row: dict, metric: str) -> float:
+    if metric == "requests":
+        return row["ok"] + row["errors"]
+    if metric == "tokens":
+        return row["input_tokens"] + row["output_tokens"]
+    return row["cost_usd"]
+
+
+def _human_figure(name: str, exact: bool = False):
     def human(value) -> str:
+        from rfctl.table import human_tokens
+
         if value is None:
             return "-"
         if name == "cost_usd":
             return f"{value:,.4f}"
+        if name in _TOKENS and not exact:  # 1.2M, 345K: the TSV has every digit
+            return human_tokens(value)
         if isinstance(value, float):
-            return f"{value:,.1f}"
+            return f"{value:,.0f}" if not exact else f"{value:,.1f}"
         return f"{value:,}"
 
     return human
+
+
+def render_latency(groups: dict, by: list[str], fmt: str, *, header: bool = True) -> str:
+    """--latency in each output shape (rfctl.usage_latency); the table is
+    drawn on stdout, the others returned as text."""
+    from rfctl import usage_latency
+
+    if fmt == "table":
+        from rfctl.table import terminal_width
+
+        usage_latency.print_pictures(groups, by, sys.stdout, terminal_width(sys.stdout))
+        return ""
+    if fmt == "json":
+        import json
+
+        return json.dumps(usage_latency.document(groups, by), indent=2) + "\n"
+    rows = usage_latency.rows(groups, by)
+    names = [*by, *usage_latency.FIELDS]
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        if header:
+            w.writerow(names)
+        w.writerows([_cell(row[n]) for n in names] for row in rows)
+        return buf.getvalue()
+    out = ["\t".join(names)] if header else []
+    out += ["\t".join(_tsv_field(_cell(row[n])) for n in names) for row in rows]
+    return "".join(line + "\n" for line in out)
 
 
 # ---------------------------------------------------------------- prometheus
