@@ -109,7 +109,67 @@ def add_parser(sub, parents):
         "--dry-run", action="store_true", help="print the plan and estimates, send nothing"
     )
     p.add_argument("--no-log", action="store_true", help="do not write the usage log")
+    _add_reuse_options(p)
     p.set_defaults(run=run)
+
+
+def _add_reuse_options(p) -> None:
+    g = p.add_argument_group("templates, conversations and caching")
+    g.add_argument(
+        "-T",
+        "--template",
+        metavar="NAME",
+        help="use the saved request NAME (see 'rfctl templates')",
+    )
+    g.add_argument(
+        "-V",
+        dest="var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a template variable (repeatable)",
+    )
+    conv = g.add_mutually_exclusive_group()
+    conv.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="continue the most recent conversation (starts one when there is none)",
+    )
+    conv.add_argument("--conversation", metavar="ID", help="continue the conversation ID")
+    conv.add_argument(
+        "--new-conversation",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="start a conversation, named NAME or given a fresh id",
+    )
+    g.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 65 instead of leaving out the oldest turns that do not fit the context window",
+    )
+    cache = g.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        action="store_true",
+        help="answer from the response cache when the same request was answered before",
+    )
+    cache.add_argument(
+        "--no-cache", action="store_true", help="do not use the response cache ([cache] enabled)"
+    )
+    cache.add_argument(
+        "--refresh", action="store_true", help="ask again and replace the cached answer"
+    )
+    g.add_argument(
+        "--cache-prompt",
+        nargs="?",
+        const="5m",
+        choices=("5m", "1h"),
+        metavar="TTL",
+        help="Anthropic prompt caching of the system prompt and history: 5m (default) or 1h",
+    )
 
 
 def run(args) -> int:
@@ -126,9 +186,17 @@ def run(args) -> int:
             raise UsageError("--dry-run plans one prompt; it does not combine with --jsonl")
         if args.output:
             check_writable(args.output)
+        from rfctl.reuse import check_batch
+
+        check_batch(args)
         return run_batch(args, cfg, paths)
-    req = settings.request(args, cfg, _read_prompt(args))
+    from rfctl.reuse import Session
+
+    session = Session(args, cfg, paths)
+    prompt = session.template(_read_prompt(args, allow_empty=bool(args.template)))
+    req = settings.request(args, cfg, prompt)
     opts = settings.options(args)
+    session.prepare(req, dry=args.dry_run)
     opts.live = (
         args.output is None
         and args.format == "text"
@@ -140,10 +208,10 @@ def run(args) -> int:
         return show(cfg, paths, req, opts)
     if args.output:
         check_writable(args.output)
-    return _answer(cfg, paths, req, opts, args)
+    return _answer(cfg, paths, req, opts, args, session)
 
 
-def _read_prompt(args) -> str:
+def _read_prompt(args, allow_empty: bool = False) -> str:
     from rfctl.errors import InputError
 
     parts = []
@@ -161,19 +229,20 @@ def _read_prompt(args) -> str:
             raise InputError("the PROMPT arguments are not UTF-8 text") from None
         parts.append(arg_text)
     prompt = "\n\n".join(p.rstrip("\n") for p in parts if p.strip())
-    if not prompt.strip():
+    if not prompt.strip() and not allow_empty:  # a template may need no input
         raise InputError("empty prompt: give PROMPT arguments or pipe text on stdin")
     return prompt
 
 
-def _answer(cfg, paths, req, opts, args) -> int:
+def _answer(cfg, paths, req, opts, args, session) -> int:
     from rfctl import routing
     from rfctl.output import LiveWriter, with_newline, write_file
 
     writer = LiveWriter() if opts.live else None
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
-    outcome = routing.run(cfg, paths, req, opts, on_text=writer)
+    outcome = session.cached(opts, writer) or routing.run(cfg, paths, req, opts, on_text=writer)
+    session.finish(outcome)
     if args.format == "json":
         import json
 

@@ -18,6 +18,7 @@ from rfctl.providers.base import (
     ProviderError,
     Request,
     Usage,
+    history,
     normalise_finish,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
@@ -50,6 +51,7 @@ class OllamaAdapter(HTTPAdapter):
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
+        messages.extend(history(req))  # one leading system message, then alternating turns
         messages.append({"role": "user", "content": req.prompt})
         options: dict = {}
         if req.temperature is not None:

@@ -31,6 +31,7 @@ from rfctl.providers.base import (
     Request,
     Usage,
     error_message,
+    history,
     normalise_finish,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
@@ -91,6 +92,7 @@ class OpenAIAdapter(HTTPAdapter):
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
+        messages.extend(history(req))  # one leading system message, then alternating turns
         messages.append({"role": "user", "content": req.prompt})
         body: dict = {"model": model, "messages": messages}
         if req.max_tokens is not None:
