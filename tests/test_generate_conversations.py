@@ -292,3 +292,28 @@ def test_a_history_that_fits_is_sent_whole_without_a_warning(rfctl, local):
     r = rfctl("generate", "--conversation", "fits", "next")
     assert r.code == 0 and r.err == ""
     assert len(sent_messages(srv)) == 5
+
+
+def test_the_plan_counts_the_history_against_the_context_window(
+    rfctl, write_config, server, tmp_path, monkeypatch
+):
+    """History is fitted to the first candidate's window; a later candidate
+    too small for it is dropped, never sent a history cut short."""
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        "models:\n  big-model:\n    vendor: local\n    context: 100000\n"
+        "  small-model:\n    vendor: local\n    context: 300\n"
+    )
+    monkeypatch.setenv("RFCTL_MODELS", str(models))
+    write_config(
+        "[defaults]\nretries = 0\nmax_tokens = 50\n\n"
+        '[providers.big]\nkind = "openai-compatible"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        'model = "big-model"\n\n'
+        f'[providers.small]\nkind = "openai-compatible"\nbase_url = "{server.url}"\n'
+        'model = "small-model"\n'
+    )
+    long_history("long", turns=3)
+    r = rfctl("generate", "--conversation", "long", "-p", "big", "-p", "small", "-v", "next")
+    assert r.code == 69  # big is down; small was never asked: the history does not fit it
+    assert "skip small" in r.err and "exceeds its context window" in r.err
+    assert server.chat() == []

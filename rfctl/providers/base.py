@@ -55,6 +55,14 @@ def history(req: Request) -> list[dict]:
     return out
 
 
+def input_text(req: Request) -> str:
+    """The text of every message sent: the history's turns, then the prompt
+    (what the context window and the price are counted on)."""
+    if not req.messages:
+        return req.prompt
+    return "\n".join([*(m["content"] for m in history(req)), req.prompt])
+
+
 # Called with each piece of text as it arrives from a stream.
 OnText = Callable[[str], None]
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from rfctl import settings
 from rfctl.config import Config, Paths, ProviderConfig
 from rfctl.errors import ConfigError, Exit, RfctlError
-from rfctl.providers.base import Request
+from rfctl.providers.base import Request, input_text
 from rfctl.routing.candidates import EXACT_FOR_COST_ABOVE, Candidate, LazyRegistry, Plan
 from rfctl.settings import Options
 from rfctl.tokens import PromptTokens
@@ -170,7 +170,7 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
     """The ordered candidates for this request and why the others were dropped.
 
     dry: only look (--dry-run): the round-robin cursor is read, not moved."""
-    toks = PromptTokens(req.prompt, req.system)
+    toks = PromptTokens(input_text(req), req.system)  # a conversation's history included
     chain = _chain(cfg, opts)
     pl = Plan(
         [],
