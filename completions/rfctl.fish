@@ -148,7 +148,7 @@ complete -c rfctl -n '__rfctl_at "generate"' -s T -l template -x -a '(__rfctl_na
 complete -c rfctl -n '__rfctl_at "generate"' -s V -x -d 'set a template variable (repeatable)'
 complete -c rfctl -n '__rfctl_at "generate"' -s c -l continue -d 'continue the most recent conversation (starts one when there is none)'
 complete -c rfctl -n '__rfctl_at "generate"' -l conversation -x -d 'continue the conversation ID'
-complete -c rfctl -n '__rfctl_at "generate"' -l new-conversation -x -d 'start a conversation, named NAME or given a fresh id'
+complete -c rfctl -n '__rfctl_at "generate"' -l new-conversation -x -d 'start a conversation named NAME, or with a fresh id (put the prompt after --)'
 complete -c rfctl -n '__rfctl_at "generate"' -l strict -d 'exit 65 instead of leaving out the oldest turns that do not fit the context window'
 complete -c rfctl -n '__rfctl_at "generate"' -l cache -d 'answer from the response cache when the same request was answered before'
 complete -c rfctl -n '__rfctl_at "generate"' -l no-cache -d 'do not use the response cache ([cache] enabled)'

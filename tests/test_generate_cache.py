@@ -244,3 +244,48 @@ def test_a_cache_key_never_holds_the_api_key(rfctl, write_config, server, monkey
     assert len(server.chat()) == 1  # a rotated key still hits
     (entry,) = cache_files()
     assert "sk-" not in entry.read_text()
+
+
+def test_a_hit_imports_nothing_heavy(rfctl, local):
+    """A hit is answered before the transport, the registry, YAML or the
+    tokenizer are imported: it costs little more than starting rfctl."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    local()
+    ask(rfctl)
+    watch = ("requests", "urllib3", "yaml", "tiktoken", "rfctl.registry", "rfctl.routing.walk")
+    code = (
+        "import sys\nfrom rfctl.cli import main\n"
+        "code = main(['generate', '--cache'])\n"
+        f"print(code, sorted(m for m in {watch!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input="What is 2+2?",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert proc.stdout == ANSWER + "\n"
+    assert proc.stderr.strip().splitlines()[-1] == "0 []"
+
+
+def test_a_hit_streams_once_when_output_is_live(rfctl, local):
+    local()
+    ask(rfctl)
+    r = ask(rfctl, "--stream")
+    assert (r.code, r.out) == (0, ANSWER + "\n")
+
+
+def test_rfctl_usage_counts_a_hit_at_no_cost(rfctl, local):
+    local()
+    ask(rfctl)
+    ask(rfctl)
+    r = rfctl("usage", "--format", "json")
+    assert r.code == 0, r.err
+    total = json.loads(r.out)["total"]
+    assert (total["ok"], total["errors"], total["cost_usd"]) == (2, 0, 0.0)

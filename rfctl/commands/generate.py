@@ -143,7 +143,7 @@ def _add_reuse_options(p) -> None:
         nargs="?",
         const="",
         metavar="NAME",
-        help="start a conversation, named NAME or given a fresh id",
+        help="start a conversation named NAME, or with a fresh id (put the prompt after --)",
     )
     g.add_argument(
         "--strict",
