@@ -68,6 +68,7 @@ class Session:
         self.cache = None
         self.keys: dict[str, str] = {}  # provider name -> cache key
         self.hit = False
+        self.answered: tuple[str, dict] | None = None  # (key, hit record fields) of the answer
         self.t0 = time.monotonic()
 
     # ------------------------------------------------------------ templates
@@ -281,8 +282,9 @@ class Session:
         # The answer is the provider's whose key matched (named as it is now).
         outcome = Outcome(new_request_id(), result=result, provider=p, cost_usd=0.0, cached=True)
         outcome.attempts.append(Attempt(p.name, p.kind, entry.model, "ok", latency, cost_usd=0.0))
+        fields = {**entry.usage_fields(), "provider": p.name, "kind": p.kind}
+        self.answered = (self.keys[p.name], fields)
         if opts.log:
-            fields = {**entry.usage_fields(), "provider": p.name, "kind": p.kind}
             ledger.log_cached(self.paths.usage_log, outcome.request_id, fields, latency_ms=latency)
         if on_text is not None and entry.text:
             on_text(entry.text)
@@ -301,29 +303,50 @@ class Session:
                 from rfctl.cache import Entry
 
                 u = r.usage
-                self.cache.put(
-                    key,
-                    Entry(
-                        text=r.text,
-                        provider=outcome.provider.name,
-                        kind=outcome.provider.kind,
-                        model=r.model,
-                        finish_reason=r.finish_reason,
-                        usage={
-                            k: v
-                            for k, v in (
-                                ("input_tokens", u.input_tokens),
-                                ("output_tokens", u.output_tokens),
-                                ("cached_input_tokens", u.cached_input_tokens),
-                                ("source", u.source),
-                            )
-                            if v is not None
-                        },
-                        cost_usd=outcome.cost_usd,
-                    ),
+                entry = Entry(
+                    text=r.text,
+                    provider=outcome.provider.name,
+                    kind=outcome.provider.kind,
+                    model=r.model,
+                    finish_reason=r.finish_reason,
+                    usage={
+                        k: v
+                        for k, v in (
+                            ("input_tokens", u.input_tokens),
+                            ("output_tokens", u.output_tokens),
+                            ("cached_input_tokens", u.cached_input_tokens),
+                            ("source", u.source),
+                        )
+                        if v is not None
+                    },
+                    cost_usd=outcome.cost_usd,
                 )
+                if self.cache.put(key, entry):
+                    fields = {**entry.usage_fields(), "kind": outcome.provider.kind}
+                    self.answered = (key, fields)
+        if self.answered is not None:
+            self._remember(*self.answered)
         if self.conversation is not None:
             self._append(outcome)
+
+    def _remember(self, key: str, fields: dict) -> None:
+        """Leave the memo that lets the next identical invocation be answered
+        before the parser and the config (rfctl.cache_hit)."""
+        from rfctl import cache_hit
+
+        if cache_hit.pending is None or self.conversation is not None:
+            return
+        from rfctl import usagelog
+
+        record = usagelog.UsageRecord(ts="", request_id="", latency_ms=0.0, **fields).to_json()
+        cache_hit.remember(
+            self.cache._path(key),
+            key,
+            self.cache.ttl,
+            [self.paths.config, self.paths.models],
+            self.paths.usage_log,
+            record,
+        )
 
     def _append(self, outcome) -> None:
         from rfctl.conversations import Turn
