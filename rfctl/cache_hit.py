@@ -15,7 +15,9 @@ still valid, and prints the answer. Anything else (an option that reads
 other files or changes the output's form, a changed file, a missing or
 expired entry) falls through to the normal path, which reads the same stdin.
 
-Called first by cli.program for `rfctl generate ...`.
+cli.program is to call answer() first for `rfctl generate ...`, before it
+builds the parser; without that call no memo is ever written and this
+module does nothing.
 """
 
 from __future__ import annotations

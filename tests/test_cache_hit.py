@@ -49,6 +49,7 @@ def hooked(rfctl, monkeypatch):
         return real(argv)
 
     monkeypatch.setattr(cli, "program", program)
+    monkeypatch.setattr(cache_hit, "pending", None)  # reset after the test, as a new process would
 
     def run(*args, input="What is 2+2?"):
         return rfctl(*args, input=input)
