@@ -132,10 +132,16 @@ def file_digest(path) -> str | None:
         return None
 
 
-def _read_stdin() -> bytes | None:
+_UNREADABLE = object()
+
+
+def _read_stdin():
+    """stdin's bytes; None when there is no stdin to read (a terminal, closed)."""
     stdin = sys.stdin
     if stdin is None or stdin.isatty():
         return None
+    if not hasattr(stdin, "buffer"):
+        return _UNREADABLE
     data = stdin.buffer.read()
     # The normal path reads stdin again: hand it the same bytes.
     import io
@@ -151,7 +157,10 @@ def answer(argv: list[str]) -> int | None:
     opts = _options(argv)
     if opts is None or sys.stdout is None:
         return None
-    fp = fingerprint(argv, _read_stdin())
+    data = _read_stdin()
+    if data is _UNREADABLE:
+        return None
+    fp = fingerprint(argv, data)
     pending = fp
     memo = _load(os.path.join(memo_dir(), fp + ".json"))
     if memo is None:
@@ -175,7 +184,10 @@ def answer(argv: list[str]) -> int | None:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    os.utime(memo["entry_path"], None)  # a use, for LRU pruning
+    try:
+        os.utime(memo["entry_path"], None)  # a use, for LRU pruning
+    except OSError:
+        pass
     if not opts.get("--no-log"):
         _log(memo, (time.monotonic() - t0) * 1000.0)
     pending = None

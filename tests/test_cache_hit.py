@@ -195,3 +195,22 @@ def test_the_record_time_is_written_as_the_usage_log_writes_it(hooked, local):
     normal, fast = usage_records()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", fast["ts"])
     assert fast["ts"] >= normal["ts"]
+
+
+@pytest.mark.parametrize("what", ["memo", "entry"])
+@pytest.mark.parametrize("content", [b"", b"{not json", b"[]", b'{"format": 1, "files": 3}'])
+def test_a_broken_memo_or_entry_takes_the_normal_path(hooked, local, what, content):
+    from pathlib import Path
+
+    srv = local()
+    hooked("generate", "--cache")
+    if what == "memo":
+        (memo,) = Path(cache_hit.memo_dir()).glob("*.json")
+        memo.write_bytes(content)
+    else:
+        (entry,) = cache_files()
+        entry.write_bytes(content)
+    r = hooked("generate", "--cache")
+    assert (r.code, r.out, r.err) == (0, ANSWER + "\n", "")
+    assert hooked.served == []
+    assert len(srv.chat()) == (1 if what == "memo" else 2)
