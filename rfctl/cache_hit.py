@@ -23,6 +23,7 @@ module does nothing.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sys
@@ -133,21 +134,42 @@ def file_digest(path) -> str | None:
 
 
 _UNREADABLE = object()
+MAX_STDIN = 16 << 20  # a larger input is not worth memoising: the normal path reads it
 
 
 def _read_stdin():
-    """stdin's bytes; None when there is no stdin to read (a terminal, closed)."""
+    """stdin's bytes (at most MAX_STDIN); None when there is no stdin to read
+    (a terminal, closed); _UNREADABLE when it is too large or not bytes.
+    Whatever was read is handed back: the normal path reads the same stdin."""
     stdin = sys.stdin
     if stdin is None or stdin.isatty():
         return None
     if not hasattr(stdin, "buffer"):
         return _UNREADABLE
-    data = stdin.buffer.read()
-    # The normal path reads stdin again: hand it the same bytes.
-    import io
+    data = stdin.buffer.read(MAX_STDIN + 1)
+    rest = stdin if len(data) > MAX_STDIN else None
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(_Replay(data, rest)), encoding="utf-8")
+    return _UNREADABLE if rest is not None else data
 
-    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(data)), encoding="utf-8")
-    return data
+
+class _Replay(io.RawIOBase):
+    """A raw stream: the bytes already read, then the rest of the original."""
+
+    def __init__(self, head: bytes, rest):
+        super().__init__()
+        # rest: the original text stream, kept (closing it would close its buffer)
+        self.head, self.rest = io.BytesIO(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        n = self.head.readinto(buf)
+        if n or self.rest is None:
+            return n
+        data = self.rest.buffer.read1(len(buf))
+        buf[: len(data)] = data
+        return len(data)
 
 
 def answer(argv: list[str]) -> int | None:

@@ -214,3 +214,14 @@ def test_a_broken_memo_or_entry_takes_the_normal_path(hooked, local, what, conte
     assert (r.code, r.out, r.err) == (0, ANSWER + "\n", "")
     assert hooked.served == []
     assert len(srv.chat()) == (1 if what == "memo" else 2)
+
+
+def test_an_input_too_large_to_memoise_reaches_the_normal_path_whole(hooked, local, monkeypatch):
+    monkeypatch.setattr(cache_hit, "MAX_STDIN", 10)
+    srv = local()
+    long = "a long question, well past ten bytes"
+    for _ in range(2):
+        r = hooked("generate", "--cache", input=long)
+        assert r.code == 0
+    assert hooked.served == [] and len(srv.chat()) == 1  # the normal path's cache still hits
+    assert srv.chat()[0].body["messages"][-1]["content"] == long
