@@ -169,10 +169,11 @@ class Session:
         )
 
     def _window(self) -> tuple[int | None, str | None]:
+        """The first candidate's context window (None: unknown, so nothing is
+        left out: a server that overflows says so, and the walk moves on to
+        a larger window) and its model."""
         for _p, model, entry in self._candidates(need_entry=True):
-            ctx = getattr(entry, "context", None)
-            if ctx:
-                return ctx, model
+            return getattr(entry, "context", None), model
         return None, None
 
     def _candidates(self, need_entry: bool = False):
