@@ -15,8 +15,8 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state' ;;
     'generate')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --no-fallback --stream --no-stream --format -o --output --jsonl -j --jobs --max-cost --dry-run --no-log -n --no-stdin --max-input --require-complete -a --attach --schema --thinking --reasoning-effort --show-thinking'
-        valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort' ;;
+        opts='-h --help --config --models-file --usage-log --state -v --verbose -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --no-fallback --stream --no-stream --format -o --output --jsonl -j --jobs --max-cost --dry-run --no-log -n --no-stdin --max-input --require-complete -a --attach --schema --thinking --reasoning-effort --show-thinking -T --template -V -c --continue --conversation --new-conversation --strict --cache --no-cache --refresh --cache-prompt'
+        valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort -T --template -V --conversation --new-conversation --cache-prompt' ;;
     'providers')
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose --timeout --no-check --format --json --jsonl --no-header --wide'
@@ -91,6 +91,10 @@ _rfctl_kind() {
         kind='choices text json' ;;
     'generate|--reasoning-effort')
         kind='choices low medium high' ;;
+    'generate|-T'|'generate|--template')
+        kind='templates' ;;
+    'generate|--cache-prompt')
+        kind='choices 5m 1h' ;;
     'providers|--config'|'providers|--models-file'|'providers|--usage-log'|'providers|--state')
         kind='file' ;;
     'providers|--format')
@@ -198,6 +202,7 @@ _rfctl_values() {
         return ;;
     providers) names=$("${words[0]}" "${pass[@]}" completions --list providers 2>/dev/null) ;;
     models) names=$("${words[0]}" "${pass[@]}" models --names 2>/dev/null) ;;
+    templates) names=$("${words[0]}" "${pass[@]}" completions --list templates 2>/dev/null) ;;
     choices\ *) names=${1#choices } ;;
     *) names='' ;;
     esac

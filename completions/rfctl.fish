@@ -19,7 +19,7 @@ function __rfctl_valued
         case ''
             printf '%s\n' --config --models-file --usage-log --state
         case 'generate'
-            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort
+            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort -T --template -V --conversation --new-conversation --cache-prompt
         case 'providers'
             printf '%s\n' --config --models-file --usage-log --state --timeout --format
         case 'models'
@@ -92,6 +92,8 @@ function __rfctl_names
             $tokens[1] $pass completions --list providers 2>/dev/null
         case models
             $tokens[1] $pass models --names 2>/dev/null
+        case templates
+            $tokens[1] $pass completions --list templates 2>/dev/null
     end
 end
 
@@ -150,6 +152,16 @@ complete -c rfctl -n '__rfctl_at "generate"' -l schema -r -F -d 'answer with a J
 complete -c rfctl -n '__rfctl_at "generate"' -l thinking -x -d 'let the model reason, with this many tokens on top of --max-tokens (models without capability reasoning are skipped)'
 complete -c rfctl -n '__rfctl_at "generate"' -l reasoning-effort -x -a 'low medium high' -d 'let the model reason this hard (models without capability reasoning are skipped)'
 complete -c rfctl -n '__rfctl_at "generate"' -l show-thinking -d 'write the model\'s reasoning to stderr (it never goes to stdout)'
+complete -c rfctl -n '__rfctl_at "generate"' -s T -l template -x -a '(__rfctl_names templates)' -d 'use the saved request NAME (see \'rfctl templates\')'
+complete -c rfctl -n '__rfctl_at "generate"' -s V -x -d 'set a template variable (repeatable)'
+complete -c rfctl -n '__rfctl_at "generate"' -s c -l continue -d 'continue the most recent conversation (starts one when there is none)'
+complete -c rfctl -n '__rfctl_at "generate"' -l conversation -x -d 'continue the conversation ID'
+complete -c rfctl -n '__rfctl_at "generate"' -l new-conversation -x -d 'start a conversation named NAME, or with a fresh id (put the prompt after --)'
+complete -c rfctl -n '__rfctl_at "generate"' -l strict -d 'exit 65 instead of leaving out the oldest turns that do not fit the context window'
+complete -c rfctl -n '__rfctl_at "generate"' -l cache -d 'answer from the response cache when the same request was answered before'
+complete -c rfctl -n '__rfctl_at "generate"' -l no-cache -d 'do not use the response cache ([cache] enabled)'
+complete -c rfctl -n '__rfctl_at "generate"' -l refresh -d 'ask again and replace the cached answer'
+complete -c rfctl -n '__rfctl_at "generate"' -l cache-prompt -x -a '5m 1h' -d 'Anthropic prompt caching of the system prompt and history: 5m (default) or 1h'
 
 # rfctl providers
 complete -c rfctl -n '__rfctl_at "providers"' -s h -l help -d 'show this help message and exit'

@@ -351,6 +351,7 @@ class Cache:
             if (entry is None or now - entry.created >= self.ttl) and _unlink(path):
                 removed, freed = removed + 1, freed + st.st_size
         r, f = self._prune_lru(now)
+        self._prune_memos(lambda st: now - st.st_mtime >= self.ttl)
         return removed + r, freed + f
 
     def clear(self) -> tuple[int, int]:
@@ -359,7 +360,23 @@ class Cache:
         for path, st in self._scan():
             if _unlink(path):
                 removed, freed = removed + 1, freed + st.st_size
+        self._prune_memos(lambda st: True)
         return removed, freed
+
+    def _prune_memos(self, stale) -> None:
+        # rfctl.cache_hit's memos (DIR/memo/): each names an entry, and is
+        # useless once that entry is gone; an old one is removed here.
+        try:
+            it = os.scandir(os.path.join(self.dir, "memo"))
+        except OSError:
+            return
+        with it:
+            for de in it:
+                try:
+                    if de.name.endswith(".json") and stale(de.stat(follow_symlinks=False)):
+                        os.unlink(de.path)
+                except OSError:
+                    pass
 
     def stats(self, now: float | None = None) -> Stats:
         now = time.time() if now is None else now

@@ -92,6 +92,7 @@ class ProviderConfig:
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold tokens
     free: bool | None = None  # None: decided by kind and host (see LOCAL_KINDS)
     allow_insecure: bool = False  # a cloud kind may send its key over plain http
+    cache_prompt: str | bool | None = None  # Anthropic prompt caching: "5m" | "1h" | true | false
 
     @property
     def local(self) -> bool:
@@ -124,12 +125,22 @@ class ProviderConfig:
 
 
 @dataclass
+class CacheSettings:
+    """[cache]: the response cache of `generate --cache`."""
+
+    enabled: bool = False  # on for every generate (--no-cache turns it off per call)
+    ttl: float = 7 * 24 * 3600.0  # seconds an answer stays usable
+    max_bytes: int = 256 << 20  # the directory's size cap, least recently used pruned first
+
+
+@dataclass
 class Config:
     defaults: Defaults
     providers: dict[str, ProviderConfig]  # in priority order
     budget_daily_usd: float | None = None
     path: Path | None = None  # the file read, None for zero-config
     loaded_from_file: bool = False
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -154,6 +165,9 @@ class Paths:
     usage_log: Path
     state: Path
     config_explicit: bool = False  # named by option or env: a missing file is an error
+    cache: Path | None = None  # the response cache's directory
+    conversations: Path | None = None
+    templates: Path | None = None
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -171,12 +185,16 @@ def resolve_paths(args=None) -> Paths:
 
     conf = _xdg("XDG_CONFIG_HOME", ".config") / "rfctl"
     state = _xdg("XDG_STATE_HOME", ".local/state") / "rfctl"
+    cache = _xdg("XDG_CACHE_HOME", ".cache") / "rfctl"
     return Paths(
         config=pick("config", "RFCTL_CONFIG", conf / "config.toml"),
         models=pick("models_file", "RFCTL_MODELS", conf / "models.yaml"),
         usage_log=pick("usage_log", "RFCTL_USAGE_LOG", state / "usage.jsonl"),
         state=pick("state", "RFCTL_STATE", state / "state.json"),
         config_explicit=bool(getattr(args, "config", None) or os.environ.get("RFCTL_CONFIG")),
+        cache=cache / "responses",
+        conversations=state / "conversations",
+        templates=conf / "templates",
     )
 
 
@@ -254,9 +272,11 @@ _PROVIDER_KEYS = {
     "headers": dict,
     "free": bool,
     "allow_insecure": bool,
+    "cache_prompt": (str, bool, int, float),  # checked by _cache_prompt
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
-_TOP_KEYS = {"defaults", "budget", "providers"}
+_CACHE_KEYS = {"enabled": bool, "ttl": (int, float), "max_bytes": int}
+_TOP_KEYS = {"defaults", "budget", "providers", "cache"}
 
 
 def _check(where: str, table: dict, schema: dict, path: Path) -> None:
@@ -286,7 +306,15 @@ _POSITIVE = {
     "max_retry_after",
     "max_backoff",
 }
-_AT_LEAST = {"retries": 0, "max_tokens": 1, "cooldown": 0, "backoff": 0, "daily_usd": 0}
+_AT_LEAST = {
+    "retries": 0,
+    "max_tokens": 1,
+    "cooldown": 0,
+    "backoff": 0,
+    "daily_usd": 0,
+    "ttl": 0,
+    "max_bytes": 0,
+}
 
 
 def _check_ranges(where: str, table: dict, path: Path) -> None:
@@ -442,6 +470,7 @@ def from_dict(data: dict, path: Path) -> Config:
         raise ConfigError(f"{path}: [budget] must be a table")
     _check("budget.", budget, _BUDGET_KEYS, path)
     _check_ranges("budget.", budget, path)
+    cache = _cache_settings(data.get("cache", {}), path)
 
     providers: list[ProviderConfig] = []
     raw_providers = data.get("providers", {})
@@ -483,6 +512,7 @@ def from_dict(data: dict, path: Path) -> Config:
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
             free=table.get("free"),
             allow_insecure=table.get("allow_insecure", False),
+            cache_prompt=_cache_prompt(table.get("cache_prompt"), where, path),
         )
         if p.kind != "stub":
             _check_url(p.base_url, where, path)
@@ -494,11 +524,29 @@ def from_dict(data: dict, path: Path) -> Config:
         elif any(secret_header(h) for h in p.headers):
             _warn_if_key_exposed(path, "a token in headers", "keep it in a file only you can read")
     cfg = Config(defaults, {}, budget.get("daily_usd"), path=path, loaded_from_file=True)
+    cfg.cache = cache
     return _finish(cfg, providers)
 
 
 def _f(value) -> float | None:
     return None if value is None else float(value)
+
+
+def _cache_settings(table, path: Path) -> CacheSettings:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [cache] must be a table")
+    _check("cache.", table, _CACHE_KEYS, path)
+    _check_ranges("cache.", table, path)
+    out = CacheSettings()
+    for key, value in table.items():
+        setattr(out, key, float(value) if key == "ttl" else value)
+    return out
+
+
+def _cache_prompt(value, where: str, path: Path):
+    if value is None or isinstance(value, bool) or value in ("5m", "1h"):
+        return value
+    raise ConfigError(f'{path}: {where}cache_prompt must be "5m", "1h", true or false')
 
 
 def _finish(cfg: Config, providers: list[ProviderConfig]) -> Config:

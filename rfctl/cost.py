@@ -5,7 +5,8 @@ input (the adapters normalise Anthropic's split fields to this), so:
 
     uncached input  = input - cache reads - cache writes   at the input price
     cache reads     = cached_input_tokens                  at cached_input (else input)
-    cache writes    = cache_write_tokens                   at cache_write (else input)
+    5-minute writes = cache_write_tokens - 1-hour writes   at cache_write (else input)
+    1-hour writes   = cache_write_1h_tokens                at 2x input (Anthropic's rate)
     output          = output_tokens (reasoning included)   at the output price
 
 Local kinds are free by declaration (0.0). A model with no known price costs
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the registry is not imported at run time by this module
     from rfctl.registry import Prices
 
 PER = 1_000_000  # prices are USD per million tokens
+WRITE_1H = 2.0  # a 1-hour cache write costs twice the base input price
 
 
 def cost_usd(usage: Usage, prices: Prices | None, *, free: bool) -> float | None:
@@ -35,6 +37,7 @@ def cost_usd(usage: Usage, prices: Prices | None, *, free: bool) -> float | None
     total_in = usage.input_tokens or 0
     reads = usage.cached_input_tokens or 0
     writes = usage.cache_write_tokens or 0
+    writes_1h = min(getattr(usage, "cache_write_1h_tokens", None) or 0, writes)
     # max(): a provider's fields that do not add up must not turn into a refund.
     uncached = max(total_in - reads - writes, 0)
     read_price = prices.cached_input if prices.cached_input is not None else prices.input
@@ -42,7 +45,8 @@ def cost_usd(usage: Usage, prices: Prices | None, *, free: bool) -> float | None
     return (
         uncached * prices.input
         + reads * read_price
-        + writes * write_price
+        + (writes - writes_1h) * write_price
+        + writes_1h * prices.input * WRITE_1H
         + (usage.output_tokens or 0) * prices.output
     ) / PER
 

@@ -204,6 +204,36 @@ def log(
             reasoning_tokens=getattr(usage, "reasoning_tokens", None),
             attachments=a.attachments,
             attachment_bytes=a.attachment_bytes,
+            **prompt_cache_fields(usage),
+        )
+    except Exception as e:
+        console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")
+        return
+    usagelog.append(path, rec)
+
+
+def prompt_cache_fields(usage: Usage | None) -> dict:
+    """cache_write_tokens and cache_read_tokens, when the provider's prompt
+    cache wrote or read anything (records of calls without it stay as they were)."""
+    writes = getattr(usage, "cache_write_tokens", None)
+    reads = getattr(usage, "cached_input_tokens", None)
+    if not (writes or reads):
+        return {}
+    return {"cache_write_tokens": writes or 0, "cache_read_tokens": reads or 0}
+
+
+def log_cached(path: Path, request_id: str, fields: dict, *, latency_ms: float) -> None:
+    """The usage record of an answer served from the response cache:
+    fields is cache.Entry.usage_fields() (the original's tokens, cost 0,
+    cached true)."""
+    from rfctl import console, usagelog
+
+    try:
+        rec = usagelog.UsageRecord(
+            ts=usagelog.now_iso(),
+            request_id=request_id,
+            latency_ms=latency_ms,
+            **fields,
         )
     except Exception as e:
         console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")

@@ -143,7 +143,11 @@ def test_bash_completes_a_command_name():
 
 def test_bash_completes_an_option_name():
     assert "--strategy" in bash_complete(["rfctl", "generate", "--str"])
-    assert set(bash_complete(["rfctl", "generate", "--str"])) == {"--strategy", "--stream"}
+    assert set(bash_complete(["rfctl", "generate", "--str"])) == {
+        "--strategy",
+        "--stream",
+        "--strict",
+    }
     assert bash_complete(["rfctl", "generate", "--strat"]) == ["--strategy"]
 
 
@@ -283,7 +287,11 @@ def test_fish_script_loads_without_error(tmp_path):
 def test_fish_completes_commands_options_and_values(tmp_path):
     assert fish_complete("rfctl gen", tmp_path) == ["generate"]
     assert sorted(fish_complete("rfctl ", tmp_path)) == sorted(COMMANDS)
-    assert set(fish_complete("rfctl generate --str", tmp_path)) == {"--strategy", "--stream"}
+    assert set(fish_complete("rfctl generate --str", tmp_path)) == {
+        "--strategy",
+        "--stream",
+        "--strict",
+    }
     assert sorted(fish_complete("rfctl generate --strategy ", tmp_path)) == sorted(STRATEGIES)
     assert fish_complete("rfctl config ", tmp_path) == ["init", "path", "show"]
     assert fish_complete("rfctl --config x.toml gen", tmp_path) == ["generate"]

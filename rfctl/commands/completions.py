@@ -41,9 +41,10 @@ def add_parser(sub, parents):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("shell", nargs="?", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
-    # For the scripts themselves: the configured provider names, one per line,
-    # read from the config alone (no network), so that completing `-p` is fast.
-    p.add_argument("--list", choices=("providers",), help=argparse.SUPPRESS)
+    # For the scripts themselves: the configured provider names or the saved
+    # template names, one per line, from local files alone (no network), so
+    # that completing `-p` and `-T` is fast.
+    p.add_argument("--list", choices=("providers", "templates"), help=argparse.SUPPRESS)
     p.set_defaults(run=run)
 
 
@@ -53,6 +54,12 @@ def run(args) -> int:
 
         cfg = config.load(config.resolve_paths(args))
         sys.stdout.write("".join(f"{name}\n" for name in cfg.providers))
+        return 0
+    if args.list == "templates":  # the saved templates' names, from their directory alone
+        from rfctl import config, templates
+
+        names = templates.names(config.resolve_paths(args).templates)
+        sys.stdout.write("".join(f"{name}\n" for name in names))
         return 0
     if args.shell is None:
         from rfctl.errors import UsageError

@@ -163,7 +163,67 @@ def add_parser(sub, parents):
         action="store_true",
         help="write the model's reasoning to stderr (it never goes to stdout)",
     )
+    _add_reuse_options(p)
     p.set_defaults(run=run)
+
+
+def _add_reuse_options(p) -> None:
+    g = p.add_argument_group("templates, conversations and caching")
+    g.add_argument(
+        "-T",
+        "--template",
+        metavar="NAME",
+        help="use the saved request NAME (see 'rfctl templates')",
+    )
+    g.add_argument(
+        "-V",
+        dest="var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a template variable (repeatable)",
+    )
+    conv = g.add_mutually_exclusive_group()
+    conv.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="continue the most recent conversation (starts one when there is none)",
+    )
+    conv.add_argument("--conversation", metavar="ID", help="continue the conversation ID")
+    conv.add_argument(
+        "--new-conversation",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="start a conversation named NAME, or with a fresh id (put the prompt after --)",
+    )
+    g.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 65 instead of leaving out the oldest turns that do not fit the context window",
+    )
+    cache = g.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache",
+        action="store_true",
+        help="answer from the response cache when the same request was answered before",
+    )
+    cache.add_argument(
+        "--no-cache", action="store_true", help="do not use the response cache ([cache] enabled)"
+    )
+    cache.add_argument(
+        "--refresh", action="store_true", help="ask again and replace the cached answer"
+    )
+    g.add_argument(
+        "--cache-prompt",
+        nargs="?",
+        const="5m",
+        choices=("5m", "1h"),
+        metavar="TTL",
+        help="Anthropic prompt caching of the system prompt and history: 5m (default) or 1h",
+    )
 
 
 def run(args) -> int:
@@ -183,9 +243,17 @@ def run(args) -> int:
             raise UsageError("--jsonl reads its requests from stdin; it does not combine with -n")
         if args.output:
             check_writable(args.output)
+        from rfctl.reuse import check_batch
+
+        check_batch(args)
         return run_batch(args, cfg, paths)
-    req = settings.request(args, cfg, _read_prompt(args))
+    from rfctl.reuse import Session
+
+    session = Session(args, cfg, paths)
+    prompt = session.template(_read_prompt(args, allow_empty=bool(args.template)))
+    req = settings.request(args, cfg, prompt)
     opts = settings.options(args)
+    session.prepare(req, dry=args.dry_run)
     opts.live = (
         args.output is None
         and args.format == "text"
@@ -199,10 +267,10 @@ def run(args) -> int:
         return show(cfg, paths, req, opts)
     if args.output:
         check_writable(args.output)
-    return _answer(cfg, paths, req, opts, args)
+    return _answer(cfg, paths, req, opts, args, session)
 
 
-def _read_prompt(args) -> str:
+def _read_prompt(args, allow_empty: bool = False) -> str:
     from rfctl import prompt_input
     from rfctl.errors import InputError
 
@@ -229,13 +297,13 @@ def _read_prompt(args) -> str:
             raise InputError("the PROMPT arguments are not UTF-8 text") from None
         parts.append(arg_text)
     prompt = "\n\n".join(p.rstrip("\n") for p in parts if p.strip())
-    if not prompt.strip():
+    if not prompt.strip() and not allow_empty:  # a template may need no input
         raise InputError("empty prompt: give PROMPT arguments or pipe text on stdin")
     prompt_input.check_size(prompt, limit)
     return prompt
 
 
-def _answer(cfg, paths, req, opts, args) -> int:
+def _answer(cfg, paths, req, opts, args, session) -> int:
     from rfctl import complete, routing
     from rfctl.output import LiveWriter, with_newline, write_file
 
@@ -250,7 +318,7 @@ def _answer(cfg, paths, req, opts, args) -> int:
         relay = thoughts.then(writer)  # the answer starts on a line of its own
     # Routing streams on the wire either way (stall detection, TTFT); only
     # live output hands text to the writer as it arrives.
-    outcome = routing.run(cfg, paths, req, opts, on_text=relay)
+    outcome = session.cached(opts, writer) or routing.run(cfg, paths, req, opts, on_text=relay)
     if thoughts is not None:
         thoughts.end()
     if req.schema is not None:
@@ -259,6 +327,7 @@ def _answer(cfg, paths, req, opts, args) -> int:
         schema.verdict(outcome)  # exit 65 when answers came but none validated
     # Warns (an empty answer; a cut at a limit not asked for), or fails the call (65).
     complete.check(outcome, args.require_complete, asked_limit=args.max_tokens is not None)
+    session.finish(outcome)  # after the checks: a rejected answer is not cached
     if args.format == "json":
         import json
 

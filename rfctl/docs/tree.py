@@ -24,6 +24,7 @@ NAME_ARGUMENTS = {
     "PROVIDER": "providers",
     "model": "models",
     "MODEL": "models",
+    "template": "templates",
 }
 # The commands that print those names, one per line (argv after `rfctl`).
 # Options from PASS_THROUGH found on the line being completed are passed on,
@@ -31,6 +32,7 @@ NAME_ARGUMENTS = {
 LOOKUPS = {
     "providers": ("completions", "--list", "providers"),
     "models": ("models", "--names"),
+    "templates": ("completions", "--list", "templates"),
 }
 PASS_THROUGH = ("--config", "--models-file")
 
@@ -47,7 +49,7 @@ class Option:
     takes_value: bool
     metavar: str  # what the value is called ("MODEL", "FILE"); "" for flags
     choices: list[str]
-    values: str | None  # "file" | "dir" | "providers" | "models" | None (free text)
+    values: str | None  # "file" | "dir" | "providers" | "models" | "templates" | None
     repeatable: bool
     excludes: list[str]  # flags of the options it cannot be combined with
     ends_parsing: bool  # -h/--help, --version: nothing else matters after them

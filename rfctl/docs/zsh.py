@@ -29,6 +29,7 @@ def _zsh_action(metavar: str, values: str | None, choices: list[str]) -> str:
             "dir": "_files -/",
             "providers": "_rfctl_providers",
             "models": "_rfctl_models",
+            "templates": "_rfctl_templates",
         }.get(values or "", " ")
     return f"{message}:{action}"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 
-from rfctl.providers import features, media, structured, thinking
+from rfctl.providers import features, media, prompt_cache, structured, thinking
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -24,6 +24,7 @@ from rfctl.providers.base import (
     Request,
     Usage,
     error_message,
+    history,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
 from rfctl.providers.http import HTTPAdapter
@@ -79,7 +80,7 @@ class AnthropicAdapter(HTTPAdapter):
             "model": model,
             # Reasoning counts in max_tokens: its budget comes on top.
             "max_tokens": thinking.output_limit(req, DEFAULT_MAX_TOKENS),
-            "messages": [{"role": "user", "content": content}],
+            "messages": [*history(req), {"role": "user", "content": content}],
         }
         if req.system:
             body["system"] = req.system
@@ -91,6 +92,7 @@ class AnthropicAdapter(HTTPAdapter):
             body["stream"] = True
         structured.anthropic(body, req, how)
         thinking.anthropic(body, req, model)
+        prompt_cache.mark(body, _cache_setting(req, self.provider), model)
         return body
 
     def first_listed(self, clock: Clock) -> str:
@@ -233,14 +235,26 @@ def map_usage(u) -> Usage:
         total = (fresh or 0) + (writes or 0) + (reads or 0)
     details = u.get("output_tokens_details")
     thinking = as_int(details.get("thinking_tokens")) if isinstance(details, dict) else None
+    creation = u.get("cache_creation")  # the writes split by TTL
+    writes_1h = (
+        as_int(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else None
+    )
     return Usage(
         input_tokens=total,
         output_tokens=out,
         cached_input_tokens=reads,
         cache_write_tokens=writes,
+        cache_write_1h_tokens=writes_1h,
         reasoning_tokens=thinking,
         reported=fresh is not None or out is not None,
     )
+
+
+def _cache_setting(req: Request, provider):
+    """--cache-prompt or a template's cache_prompt, else the provider's."""
+    if req.cache_prompt is not None:
+        return req.cache_prompt
+    return getattr(provider, "cache_prompt", None)
 
 
 def _merge(into: dict, usage) -> None:

@@ -33,6 +33,42 @@ class Request:
     reasoning_effort: str | None = None  # low | medium | high
     # Told each piece of reasoning text as it arrives (--show-thinking).
     on_reasoning: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    # A conversation's earlier turns, oldest first ({"role", "content"}; the
+    # system prompt stays in `system`); `prompt` is the new user message.
+    messages: list[dict] | None = None
+    cache_prompt: str | bool | None = None  # "5m" | "1h" | False (off); None: the provider's
+
+
+def history(req: Request) -> list[dict]:
+    """req.messages as every chat wire accepts them before the new user
+    message: user and assistant turns alternating, starting with a question
+    and ending with its answer. Consecutive turns of one role are merged
+    (Anthropic merges them anyway; strict local chat templates reject them),
+    system turns are left out (the system prompt goes where each wire puts
+    it), and an unanswered question at the end is dropped, so the new prompt
+    never follows a user turn and no request ends on an assistant prefill."""
+    out: list[dict] = []
+    for m in req.messages or ():
+        role, content = m.get("role"), m.get("content")
+        if role not in ("user", "assistant") or not isinstance(content, str) or not content:
+            continue
+        if not out and role == "assistant":
+            continue  # an answer without its question
+        if out and out[-1]["role"] == role:
+            out[-1] = {"role": role, "content": out[-1]["content"] + "\n\n" + content}
+        else:
+            out.append({"role": role, "content": content})
+    if out and out[-1]["role"] == "user":
+        out.pop()
+    return out
+
+
+def input_text(req: Request) -> str:
+    """The text of every message sent: the history's turns, then the prompt
+    (what the context window and the price are counted on)."""
+    if not req.messages:
+        return req.prompt
+    return "\n".join([*(m["content"] for m in history(req)), req.prompt])
 
 
 # Called with each piece of text as it arrives from a stream.
@@ -48,6 +84,7 @@ class Usage:
     output_tokens: int | None = None  # reasoning included
     cached_input_tokens: int | None = None  # cache reads (part of input_tokens)
     cache_write_tokens: int | None = None  # cache writes (part of input_tokens)
+    cache_write_1h_tokens: int | None = None  # the 1-hour part of cache_write_tokens
     reasoning_tokens: int | None = None  # part of output_tokens
     reported: bool = False  # True when the server said so; False: unknown or estimated
 

@@ -19,6 +19,7 @@ from rfctl.providers.base import (
     ProviderError,
     Request,
     Usage,
+    history,
     normalise_finish,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
@@ -57,6 +58,7 @@ class OllamaAdapter(HTTPAdapter):
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
+        messages.extend(history(req))  # one leading system message, then alternating turns
         user: dict = {"role": "user", "content": structured.prompt(req, how)}
         if req.attachments:
             user["images"] = media.ollama_images(req.attachments)

@@ -33,6 +33,7 @@ from rfctl.providers.base import (
     Request,
     Usage,
     error_message,
+    history,
     normalise_finish,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
@@ -98,6 +99,7 @@ class OpenAIAdapter(HTTPAdapter):
         messages = []
         if req.system:
             messages.append({"role": "system", "content": req.system})
+        messages.extend(history(req))  # one leading system message, then alternating turns
         content = media.openai_content(structured.prompt(req, how), req.attachments)
         messages.append({"role": "user", "content": content})
         body: dict = {"model": model, "messages": messages}

@@ -27,6 +27,7 @@ class Outcome:
     attempts: list[Attempt] = field(default_factory=list)
     error: RfctlError | None = None
     cost_usd: float | None = None
+    cached: bool = False  # answered from the response cache: nothing was sent
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,8 @@ def result_record(outcome: Outcome, id=None, metadata=None) -> dict:
         rec["ttft_ms"] = None if r.ttft_ms is None else round(r.ttft_ms, 1)
     else:
         rec["error"] = {"code": int(outcome.error.code), "message": outcome.error.message}
+    if outcome.cached:
+        rec["cached"] = True
     rec["attempts"] = [a.as_json() for a in outcome.attempts]
     rec["request_id"] = outcome.request_id
     if metadata is not None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 from rfctl import settings
 from rfctl.config import Config, Paths, ProviderConfig
 from rfctl.errors import ConfigError, Exit, RfctlError
-from rfctl.providers.base import Request
+from rfctl.providers.base import Request, input_text
 from rfctl.providers.thinking import output_limit
 from rfctl.routing.candidates import EXACT_FOR_COST_ABOVE, Candidate, LazyRegistry, Plan
 from rfctl.settings import Options
@@ -193,8 +193,11 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
     dry: only look (--dry-run): the round-robin cursor is read, not moved."""
     from rfctl.routing import clock
 
-    # Counting a long prompt's tokens (here, or for usage after the answer) keeps to the deadline.
-    toks = PromptTokens(req.prompt, req.system, clock.monotonic() + settings.deadline(cfg, opts))
+    # Counting a long prompt's tokens (here, or for usage after the answer) keeps
+    # to the deadline; a conversation's history counts too.
+    toks = PromptTokens(
+        input_text(req), req.system, clock.monotonic() + settings.deadline(cfg, opts)
+    )
     chain = _chain(cfg, opts)
     pl = Plan(
         [],
