@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from rfctl.errors import ConfigError
+from rfctl.state.settings import StateConfig, parse_state_section
 
 # kind -> (default base URL, environment variable holding its key)
 KINDS: dict[str, tuple[str, str | None]] = {
@@ -51,7 +52,8 @@ class Defaults:
     connect_timeout: float = 5.0
     first_byte_timeout: float | None = None  # default: the attempt timeout
     stall_timeout: float = 30.0  # between stream chunks
-    cooldown: float = 60.0  # seconds a failing provider is skipped
+    cooldown: float = 60.0  # the longest a failing provider is skipped (the cap)
+    cooldown_base: float = 2.0  # its first cooldown; doubles per further failure
     max_retry_after: float = 60.0  # longest server-asked wait we honour
     backoff: float = 0.5  # first retry wait; doubles each retry, with jitter
     max_backoff: float = 8.0
@@ -125,6 +127,7 @@ class Config:
     budget_daily_usd: float | None = None
     path: Path | None = None  # the file read, None for zero-config
     loaded_from_file: bool = False
+    state: StateConfig = field(default_factory=StateConfig)  # [state]: where the router state lives
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -250,7 +253,7 @@ _PROVIDER_KEYS = {
     "free": bool,
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
-_TOP_KEYS = {"defaults", "budget", "providers"}
+_TOP_KEYS = {"defaults", "budget", "providers", "state"}
 
 
 def _check(where: str, table: dict, schema: dict, path: Path) -> None:
@@ -281,6 +284,7 @@ _POSITIVE = {
     "max_backoff",
 }
 _AT_LEAST = {"retries": 0, "max_tokens": 1, "cooldown": 0, "backoff": 0, "daily_usd": 0}
+_AT_LEAST["cooldown_base"] = 0
 
 
 def _check_ranges(where: str, table: dict, path: Path) -> None:
@@ -422,6 +426,7 @@ def from_dict(data: dict, path: Path) -> Config:
         if p.api_key:
             _warn_if_key_exposed(path)
     cfg = Config(defaults, {}, budget.get("daily_usd"), path=path, loaded_from_file=True)
+    cfg.state = parse_state_section(data.get("state"), f"{path}: [state]")
     return _finish(cfg, providers)
 
 

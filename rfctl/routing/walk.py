@@ -76,8 +76,6 @@ class Walk:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> None:
-        from rfctl import state
-
         pl = self.plan
         too_small: list[tuple[object, str, int | None]] = []  # context overflows
         skipped_deadline: list[str] = []
@@ -93,7 +91,9 @@ class Walk:
                 break
             if c.probe:
                 self.say(f"probe {c.name}: every candidate is cooling down")
-            pol = settings.retry_policy(self.cfg, self.opts, c.provider, probe=c.probe)
+            elif c.trial:
+                self.say(f"trial {c.name}: its cooldown ended; one attempt")
+            pol = settings.retry_policy(self.cfg, self.opts, c.provider, probe=c.probe or c.trial)
             before = len(self.outcome.attempts)
             try:
                 result = self.candidate(c, pol)
@@ -119,27 +119,29 @@ class Walk:
                 continue
             self._trace(self.outcome.attempts[-1])
             self.outcome.result, self.outcome.provider = result, c.provider
-            # A success ends any cooldown (no write when there is none).
-            state.clear_cooldown(self.paths.state, c.name)
+            # A success ends any cooldown and its streak (no write when there is none).
+            self.plan.state.succeed(c.name)
             return
         self.outcome.error = verdict.exhausted(self.errors, skipped_deadline, self.deadline_s)
 
     def _cool(self, c: Candidate, e: ProviderError, mine: list[Attempt], pol: Policy) -> str:
-        from rfctl import state
         from rfctl.routing import cooldown
 
+        d = self.cfg.defaults
         cd = cooldown.decide(
             e,
             mine,
             pol,
-            default_s=self.cfg.defaults.cooldown,
-            probe=c.probe,
+            default_s=d.cooldown,
+            probe=c.probe or c.trial,
             out_of_time=clock.monotonic() >= self.deadline - 0.01,
         )
         if cd is None:
             return ""
-        left = state.start_cooldown(self.paths.state, c.name, cd.seconds, cd.reason)
-        return f"cooldown {left:.3g} s"
+        entry = self.plan.state.fail(
+            c.name, cooldown.schedule(cd, d.cooldown_base, d.cooldown), cd.reason
+        )
+        return f"cooldown {entry.left():.3g} s"
 
     # ------------------------------------------------------------ one candidate
 
