@@ -61,15 +61,16 @@ def safe_url(url: str) -> str:
     return display_url(url)
 
 
-def cooldowns(paths, verbose: int = 0) -> dict[str, float]:
-    """{provider: seconds left} from the router state; {} when there is none."""
+def cooldowns(paths, verbose: int = 0, cfg=None) -> dict:
+    """{provider: rfctl.state.Cooldown} from the router state (the file, or
+    Redis when [state] url is set): active cooldowns and failure streaks
+    still remembered; {} when there is none or it cannot be read."""
     try:
         from rfctl import state
-    except ImportError:
-        return {}
-    try:
-        return dict(state.cooldowns(paths.state))
-    except Exception as e:  # a damaged state file must not break a listing
+
+        backend = state.shared(paths, getattr(cfg, "state", None))
+        return dict(backend.entries())
+    except Exception as e:  # a damaged state must not break a listing
         if verbose:
             from rfctl import console
 

@@ -103,6 +103,7 @@ class Plan:
     max_tokens: int | None = None
     error: RfctlError | None = None  # nothing can be tried
     spent_today: float | None = None
+    budget_extra: float = 0.0  # today's spend the log knows beyond the state's counter
     # Shared with the walk: one registry load and one tokenization per call.
     reg: LazyRegistry | None = None
     toks: PromptTokens | None = None

@@ -184,19 +184,37 @@ class Walk:
         t = settings.timeouts(
             self.cfg, self.opts, c.provider, stream=r.stream, deadline_at=self.deadline
         )
-        tried = attempt.call(adapter, r, t, self.live, self.opts.cancel)
+        flight = ledger.Flight(
+            self.paths.usage_log if self.opts.log else None,
+            self.outcome.request_id,
+            c.provider,
+            r.model or c.provider.model,
+            n,
+            wait,
+            self.toks,
+            entry=c.entry,
+            stream=r.stream,
+            relay=self.live,
+        )
+        flight.hold = self.reserve(c)
+        ledger.take_off(flight)  # from here on, this attempt is booked whatever happens
+        tried = attempt.call(adapter, r, t, self.live, self.opts.cancel, relay=flight)
+        if not ledger.land(flight):
+            raise KeyboardInterrupt  # stopping: interrupted() booked this attempt
         if tried.error is not None:
             e = tried.error
             a = ledger.failure(
                 c.name,
                 c.provider.kind,
                 e,
-                model=r.model or c.provider.model,
+                model=flight.model,
                 number=n,
                 wait_s=wait,
                 latency_ms=tried.latency_ms,
+                flight=flight,
             )
             self._book(a, r.stream, finish="error")
+            flight.settle(a.cost_usd)  # after the log: see rfctl.routing.budget
             if tried.cut:
                 raise _Cut(e, self.live.chars)
             raise e
@@ -209,7 +227,15 @@ class Walk:
         )
         self.outcome.cost_usd = cost
         self._book(a, result.stream, usage=result.usage, finish=result.finish_reason)
+        flight.settle(cost if cost is not None else c.est_cost)
         return result
+
+    def reserve(self, c: Candidate):
+        """Hold c's worst-case estimate of the daily budget before sending
+        (rfctl.routing.budget); None when there is no daily budget to hold."""
+        from rfctl.routing import budget
+
+        return budget.reserve(self.cfg, self.plan, c, self.deadline_s)
 
     def _book(self, a: Attempt, stream: bool, usage=None, finish: str | None = None) -> None:
         self.outcome.attempts.append(a)
