@@ -358,7 +358,12 @@ def shallow_probe(p, cfg, reg, timeout: float) -> Outcome:
     return Outcome(p, True, seconds, h.detail or "ok", h.latency_ms, None, p.model, found)
 
 
-def generate_probe(p, cfg, reg, timeout: float) -> Outcome:
+PROBE_PROMPT = "Hi"
+
+
+def generate_probe(p, cfg, reg, timeout: float, book=None) -> Outcome:
+    """One one-token generation. book(p, model, result_or_error, latency_ms),
+    when given, records the attempt in the usage log (it spends tokens)."""
     import time
 
     from rfctl.providers import make_adapter
@@ -370,8 +375,10 @@ def generate_probe(p, cfg, reg, timeout: float) -> Outcome:
         connect=connect, first_byte=timeout, stall=timeout, attempt=timeout, deadline=t0 + timeout
     )
     try:
-        result = make_adapter(p).generate(Request(prompt="Hi", max_tokens=1), t)
+        result = make_adapter(p).generate(Request(prompt=PROBE_PROMPT, max_tokens=1), t)
     except ProviderError as e:
+        if book is not None:
+            book(p, p.model, e, (time.monotonic() - t0) * 1000)
         return Outcome(
             p,
             False,
@@ -383,6 +390,8 @@ def generate_probe(p, cfg, reg, timeout: float) -> Outcome:
         )
     seconds = time.monotonic() - t0
     model = result.model or p.model
+    if book is not None:
+        book(p, p.model, result, result.latency_ms or seconds * 1000)
     detail = f"generated {result.usage.output_tokens or len(result.text.split())} token(s)"
     return Outcome(p, True, seconds, detail, result.latency_ms or seconds * 1000, None, model, True)
 

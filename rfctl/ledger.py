@@ -48,6 +48,7 @@ class Attempt:
     ttft_ms: float | None = None
     cost_usd: float | None = 0.0
     usage: Usage | None = None  # what the record's token counts come from (None: no tokens)
+    fallback: bool | None = None  # ok after attempt 1: answered by another provider than the first
 
     def as_json(self) -> dict:
         out = {
@@ -199,6 +200,7 @@ def log(
             stream=stream,
             finish_reason=finish,
             probe=probe,
+            fallback=a.fallback,
         )
     except Exception as e:
         console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")

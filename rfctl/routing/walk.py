@@ -225,6 +225,8 @@ class Walk:
         a = ledger.success(
             c.name, c.provider.kind, result, model=model, number=n, wait_s=wait, cost=cost
         )
+        if n > 1:  # a retry on the first provider tried, or a fallback
+            a.fallback = self.outcome.attempts[0].provider != c.name
         self.outcome.cost_usd = cost
         self._book(a, result.stream, usage=result.usage, finish=result.finish_reason)
         flight.settle(cost if cost is not None else c.est_cost)
