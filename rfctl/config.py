@@ -152,6 +152,7 @@ class Paths:
     usage_log: Path
     state: Path
     config_explicit: bool = False  # named by option or env: a missing file is an error
+    models_explicit: bool = False  # --models-file or RFCTL_MODELS: a missing file is an error
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -175,6 +176,7 @@ def resolve_paths(args=None) -> Paths:
         usage_log=pick("usage_log", "RFCTL_USAGE_LOG", state / "usage.jsonl"),
         state=pick("state", "RFCTL_STATE", state / "state.json"),
         config_explicit=bool(getattr(args, "config", None) or os.environ.get("RFCTL_CONFIG")),
+        models_explicit=bool(getattr(args, "models_file", None) or os.environ.get("RFCTL_MODELS")),
     )
 
 
@@ -341,6 +343,8 @@ def load(paths: Paths | None = None, *, required: bool = False) -> Config:
     import tomllib  # here, not at the top: commands that never read config skip it
 
     paths = paths or resolve_paths()
+    if paths.models_explicit and not paths.models.is_file():
+        raise ConfigError(f"{paths.models}: models file not found")
     path = paths.config
     try:
         raw_bytes = path.read_bytes()

@@ -120,10 +120,11 @@ def run(args) -> int:
     cfg = config.load(paths)
     if args.jsonl:
         from rfctl.batch import run_batch
-        from rfctl.errors import UsageError
 
         if args.dry_run:
-            raise UsageError("--dry-run plans one prompt; it does not combine with --jsonl")
+            from rfctl.commands.dry_run import show_batch
+
+            return show_batch(args, cfg, paths)
         if args.output:
             check_writable(args.output)
         return run_batch(args, cfg, paths)
