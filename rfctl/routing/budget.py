@@ -102,14 +102,19 @@ def _spent_today(paths: Paths, pl: Plan) -> float:
     """max(the state's counter, the usage log) for today; BudgetError when
     either cannot be read. Sets pl.budget_extra: what the log knows beyond
     the counter."""
-    import os
-
     from rfctl import usagelog
 
     counter = pl.state.spent(today())
     log = paths.usage_log
-    if os.path.exists(log) and not os.access(log, os.R_OK):
-        raise BudgetError(f"cannot check the daily budget: the usage log {log} cannot be read")
+    try:
+        with open(log, "rb"):
+            pass
+    except FileNotFoundError:
+        pass  # nothing logged yet
+    except OSError as e:
+        raise BudgetError(
+            f"cannot check the daily budget: cannot read the usage log {log}: {e.strerror or e}"
+        ) from None
     logged = usagelog.spent_today(log)
     pl.budget_extra = max(0.0, logged - counter)
     return counter + pl.budget_extra
