@@ -240,7 +240,18 @@ class Flight:
     def text(self) -> str:
         return "".join(self.parts)
 
-    def priced(self, usage: Usage) -> float | None:
+    def priced(self, usage: Usage, *, quick: bool = False) -> float | None:
+        """The cost of USAGE, filling in what was not reported. quick: the
+        process is stopping, so no tokenizer is loaded: ~4 bytes per token
+        (the count the prompt's tokenizer already made, if any)."""
+        if quick:
+            from rfctl.tokens import upper_bound
+
+            if usage.input_tokens is None:
+                usage.input_tokens = self.prompt.best_known() or -(-self.prompt.bound // 4)
+            if usage.output_tokens is None:
+                usage.output_tokens = -(-upper_bound(self.text) // 4)
+            usage.reported = False
         fill_usage(usage, self.text, self.model, self.prompt)
         p = self.provider
         free = p.local or bool(getattr(self.entry, "free", False))
@@ -331,7 +342,7 @@ def _book_interrupted(f: Flight, reason: str) -> None:
 
     try:
         usage = Usage()
-        cost = f.priced(usage)
+        cost = f.priced(usage, quick=True)
         if f.log_path is None:
             f.settle(cost)
             return
