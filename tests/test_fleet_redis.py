@@ -19,7 +19,9 @@ import pytest
 from conftest import REPO, run_in_process
 from faults import OK, FaultServer
 from ledger_helpers import DIME_TEXT, Host, config_text, run_all, sent, spawn, write_world
-from redis_helpers import DelayProxy, own_redis, redis_server, redis_url  # noqa: F401
+from redis_helpers import DelayProxy
+
+pytest_plugins = ["redis_helpers"]  # its fixtures: redis_server, redis_url, own_redis
 
 ARGS = ["generate", "--max-tokens", "10", "hi"]
 
