@@ -170,3 +170,29 @@ def test_the_file_backend_never_imports_redis(tmp_path):
     modules = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
     assert "rfctl.routing.walk" in modules  # the call did go through the router
     assert not [m for m in modules if m.split(".")[0] == "redis" or "redis" in m]
+
+
+def test_three_hosts_logs_total_in_one_call(rfctl, tmp_path):
+    """The documented way to see a team's usage without a shared log: ship
+    each host's log to one place and read them together."""
+    import gzip
+
+    def rec(provider, cost, out):
+        return json.dumps(
+            {"ts": "2026-12-01T10:00:00.000Z", "request_id": "r", "provider": provider,
+             "kind": "openai", "model": "m", "status": "ok", "attempt": 1,
+             "output_tokens": out, "latency_ms": 5.0, "cost_usd": cost},
+            separators=(",", ":"),
+        ) + "\n"  # fmt: skip
+
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz", tmp_path / "c.jsonl"
+    a.write_text(rec("claude", 0.5, 10) * 2)
+    b.write_bytes(gzip.compress(rec("claude", 0.25, 5).encode()))
+    c.write_text(rec("local", 0, 7))
+    run = rfctl("usage", "--by", "provider", "--format", "json", str(a), str(b), str(c))
+    assert run.code == 0, run.err
+    out = json.loads(run.out)
+    by = {r["provider"]: r for r in out["groups"]}
+    assert by["claude"]["ok"] == 3 and by["claude"]["cost_usd"] == pytest.approx(1.25)
+    assert by["local"]["output_tokens"] == 7
+    assert out["total"]["ok"] == 4 and out["total"]["output_tokens"] == 32
