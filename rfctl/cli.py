@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+        ledger.open_books()  # an in-process caller may send again
 
 
 def _install_handlers() -> dict:

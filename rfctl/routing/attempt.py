@@ -45,8 +45,8 @@ class Live:
 
 
 def check_cancel(cancel: threading.Event | None) -> None:
-    """The user interrupted a batch: nothing is logged, no cooldown starts
-    and no state is written for what this attempt saw."""
+    """The user interrupted a batch: no cooldown starts and no state is
+    written for what this attempt saw (the ledger books it as interrupted)."""
     if cancel is not None and cancel.is_set():
         raise KeyboardInterrupt
 

@@ -18,8 +18,10 @@ deadline, until one answers or a failure ends the call.
 
 Every attempt, failed ones included, is one usage-log record (request_id
 shared, attempt numbered across the walk, the model actually used). An
-attempt still in flight when the user interrupts a batch is not logged and
-starts no cooldown.
+attempt still in flight when the call is interrupted (Ctrl-C, SIGTERM, SIGHUP,
+a closed output pipe) is booked as `interrupted` by rfctl.ledger and starts
+no cooldown. With a daily budget each paid attempt first reserves its
+estimate (rfctl.routing.budget) and settles its cost after its record.
 """
 
 from __future__ import annotations
