@@ -142,3 +142,16 @@ def _dead_pid() -> int:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
     return p.pid
+
+
+def test_a_log_that_cannot_be_written_still_holds_the_budget(rfctl, dime, tmp_path):
+    """The spend counter lives in the state: an unwritable log costs a
+    warning, not the budget."""
+    srv, host = dime
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    env = {**host.env, "RFCTL_USAGE_LOG": str(blocker / "usage.jsonl")}
+    codes = [rfctl(*ARGS, env=env).code for _ in range(11)]
+    assert codes == [0] * 10 + [77]
+    assert sent(srv) == 10
+    assert state.FileState(host.state).spent(_today()) == pytest.approx(1.00)

@@ -109,8 +109,8 @@ def _spent_today(paths: Paths, pl: Plan) -> float:
     try:
         with open(log, "rb"):
             pass
-    except FileNotFoundError:
-        pass  # nothing logged yet
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # nothing logged (nor loggable: the counter still holds the budget)
     except OSError as e:
         raise BudgetError(
             f"cannot check the daily budget: cannot read the usage log {log}: {e.strerror or e}"
