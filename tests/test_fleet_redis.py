@@ -196,3 +196,28 @@ def test_three_hosts_logs_total_in_one_call(rfctl, tmp_path):
     assert by["claude"]["ok"] == 3 and by["claude"]["cost_usd"] == pytest.approx(1.25)
     assert by["local"]["output_tokens"] == 7
     assert out["total"]["ok"] == 4 and out["total"]["output_tokens"] == 32
+
+
+def test_a_probe_on_one_host_clears_the_cooldown_for_all(fleet, redis_url):
+    srv = FaultServer(default=OK(text=DIME_TEXT)).start()
+    port = srv.port
+    srv.stop()
+    try:
+        h1, h2 = fleet(
+            {"a": srv.url},
+            2,
+            state={"url": redis_url},
+            model="fault-model",
+            defaults={"cooldown_base": 30},
+        )
+        assert run(h1, *ARGS)[0] != 0  # a is down: it cools, in Redis
+        code, out, _ = run(h2, "providers", "--no-check", "--json")
+        (row,) = [r for r in json.loads(out) if r["name"] == "a"]
+        assert row["failures"] >= 1 and row["cooldown_s"] > 0  # host 2 sees host 1's cooldown
+        with FaultServer(default=OK(text=DIME_TEXT), port=port):
+            assert run(h2, "probe", "a", "--timeout", "5")[0] == 0
+            code, out, _ = run(h1, "providers", "--no-check", "--json")
+            (row,) = [r for r in json.loads(out) if r["name"] == "a"]
+            assert row["failures"] == 0 and row["cooldown_s"] is None
+    finally:
+        srv.stop()
