@@ -155,3 +155,14 @@ def test_a_log_that_cannot_be_written_still_holds_the_budget(rfctl, dime, tmp_pa
     assert codes == [0] * 10 + [77]
     assert sent(srv) == 10
     assert state.FileState(host.state).spent(_today()) == pytest.approx(1.00)
+
+
+def test_a_budget_held_by_calls_in_flight_still_answers_in_json(rfctl, dime):
+    srv, host = dime
+    backend = state.FileState(host.state)
+    backend.reserve(_today(), 0.95, 1.0, 600)  # another call in flight holds $0.95
+    run = rfctl(*ARGS[:-1], "--format", "json", "hi", env=host.env)
+    assert run.code == 77 and sent(srv) == 0
+    rec = json.loads(run.out)
+    assert rec["ok"] is False and rec["error"]["code"] == 77
+    assert "what calls in flight hold" in rec["error"]["message"]

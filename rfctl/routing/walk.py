@@ -30,6 +30,7 @@ from dataclasses import replace
 
 from rfctl import console, ledger, settings
 from rfctl.config import Config, Paths
+from rfctl.errors import BudgetError
 from rfctl.ledger import Attempt
 from rfctl.providers.base import OnText, ProviderError, Request, Result
 from rfctl.routing import attempt, clock, verdict
@@ -99,6 +100,9 @@ class Walk:
             before = len(self.outcome.attempts)
             try:
                 result = self.candidate(c, pol)
+            except BudgetError as e:  # the budget is held by calls in flight, or cannot be checked
+                self.outcome.error = e
+                return
             except _Cut as cut:
                 self.errors.append((c.name, cut.error))
                 self._trace(self.outcome.attempts[-1], "answer cut: stop")
