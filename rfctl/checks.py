@@ -61,15 +61,16 @@ def safe_url(url: str) -> str:
     return display_url(url)
 
 
-def cooldowns(paths, verbose: int = 0) -> dict[str, float]:
-    """{provider: seconds left} from the router state; {} when there is none."""
+def cooldowns(paths, verbose: int = 0, cfg=None) -> dict:
+    """{provider: rfctl.state.Cooldown} from the router state (the file, or
+    Redis when [state] url is set): active cooldowns and failure streaks
+    still remembered; {} when there is none or it cannot be read."""
     try:
         from rfctl import state
-    except ImportError:
-        return {}
-    try:
-        return dict(state.cooldowns(paths.state))
-    except Exception as e:  # a damaged state file must not break a listing
+
+        backend = state.shared(paths, getattr(cfg, "state", None))
+        return dict(backend.entries())
+    except Exception as e:  # a damaged state must not break a listing
         if verbose:
             from rfctl import console
 
@@ -357,7 +358,12 @@ def shallow_probe(p, cfg, reg, timeout: float) -> Outcome:
     return Outcome(p, True, seconds, h.detail or "ok", h.latency_ms, None, p.model, found)
 
 
-def generate_probe(p, cfg, reg, timeout: float) -> Outcome:
+PROBE_PROMPT = "Hi"
+
+
+def generate_probe(p, cfg, reg, timeout: float, book=None) -> Outcome:
+    """One one-token generation. book(p, model, result_or_error, latency_ms),
+    when given, records the attempt in the usage log (it spends tokens)."""
     import time
 
     from rfctl.providers import make_adapter
@@ -369,8 +375,10 @@ def generate_probe(p, cfg, reg, timeout: float) -> Outcome:
         connect=connect, first_byte=timeout, stall=timeout, attempt=timeout, deadline=t0 + timeout
     )
     try:
-        result = make_adapter(p).generate(Request(prompt="Hi", max_tokens=1), t)
+        result = make_adapter(p).generate(Request(prompt=PROBE_PROMPT, max_tokens=1), t)
     except ProviderError as e:
+        if book is not None:
+            book(p, p.model, e, (time.monotonic() - t0) * 1000)
         return Outcome(
             p,
             False,
@@ -382,6 +390,8 @@ def generate_probe(p, cfg, reg, timeout: float) -> Outcome:
         )
     seconds = time.monotonic() - t0
     model = result.model or p.model
+    if book is not None:
+        book(p, p.model, result, result.latency_ms or seconds * 1000)
     detail = f"generated {result.usage.output_tokens or len(result.text.split())} token(s)"
     return Outcome(p, True, seconds, detail, result.latency_ms or seconds * 1000, None, model, True)
 

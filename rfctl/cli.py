@@ -4,6 +4,11 @@ stderr and an exit code; `program()` does the work and handles none of them.
 `rfctl --version` answers before anything else is imported or built (scripts
 run it to check that the tool exists); `rfctl models --names` (shell
 completion, on every TAB) skips building the full parser.
+
+SIGTERM and SIGHUP end the call as Ctrl-C does (exit 128 + the signal's
+number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), and every request
+still on the wire is booked in the usage log as `interrupted` before the
+process exits (rfctl.ledger.interrupted), as is one whose output pipe closed.
 """
 
 from __future__ import annotations
@@ -17,32 +22,94 @@ from rfctl import __version__, console
 from rfctl.errors import Exit, RfctlError
 
 
+class Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled as Ctrl-C, with its own exit code."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    raise Signalled(signum)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from rfctl import stdio
 
     stdio.prepare()  # closed descriptors, UTF-8 answers: before any file is opened
+    _books("open_books")
+    saved = _install_handlers()
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        _books("open_books")  # an in-process caller may send again
+
+
+def _install_handlers() -> dict:
+    """SIGTERM and SIGHUP raise Signalled (only the main thread may set handlers)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    saved = {s: signal.getsignal(s) for s in _STOP_SIGNALS}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if saved[signum] is not signal.SIG_IGN:  # nohup: keep ignoring SIGHUP
+            signal.signal(signum, _on_signal)
+    return saved
+
+
+def _books(what: str, *args) -> None:
+    """Call rfctl.ledger.WHAT when this process has loaded the ledger. It is
+    imported by the first attempt, so a process that has not loaded it has
+    nothing in flight to book, and `--version` or a cache hit never pay for it."""
+    ledger = sys.modules.get("rfctl.ledger")
+    if ledger is not None:
+        getattr(ledger, what)(*args)
+
+
+def _main(argv: list[str]) -> int:
     try:
         return program(argv)
     except RfctlError as e:
+        _books("interrupted", f"stopped: {e.message}"[:200])
         console.error(e.message)
         return int(e.code)
-    except KeyboardInterrupt:
-        # A second Ctrl-C during clean-up should not print a traceback either,
+    except KeyboardInterrupt as e:
+        # A second signal during clean-up should not print a traceback either,
         # and worker threads still waiting on a server must not hold the exit.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        return _exit_now(Exit.INTERRUPTED, newline=True)
+        signum = getattr(e, "signum", signal.SIGINT)
+        _ignore_stop_signals()
+        _books("interrupted", f"interrupted by {signal.Signals(signum).name}")
+        return _exit_now(128 + signum, newline=True)
     except BrokenPipeError:
+        _books("interrupted", "output closed")
         _quiet_broken_pipe()
         return _exit_now(0)  # a --jsonl pool may still wait on servers
     except OSError as e:
         if e.errno == errno.EPIPE:
+            _books("interrupted", "output closed")
             _quiet_broken_pipe()
             return _exit_now(0)
+        _books("interrupted", "output failed")
         # Typically stdout itself failing (a full disk, /dev/full).
         where = e.filename or "output"
         console.error(f"cannot write {where}: {e.strerror or e}")
         return _exit_now(Exit.CANTCREAT)
+
+
+def _ignore_stop_signals() -> None:
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def program(argv: list[str]) -> int:

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from rfctl.errors import ConfigError
 from rfctl.redact import register_secret, secret_header
+from rfctl.state.settings import StateConfig, parse_state_section
 
 # kind -> (default base URL, environment variable holding its key)
 KINDS: dict[str, tuple[str, str | None]] = {
@@ -55,7 +56,8 @@ class Defaults:
     connect_timeout: float = 5.0
     first_byte_timeout: float | None = None  # default: the attempt timeout
     stall_timeout: float = 30.0  # between stream chunks
-    cooldown: float = 60.0  # seconds a failing provider is skipped
+    cooldown: float = 60.0  # the longest a failing provider is skipped (the cap)
+    cooldown_base: float = 2.0  # its first cooldown; doubles per further failure
     max_retry_after: float = 60.0  # longest server-asked wait we honour
     backoff: float = 0.5  # first retry wait; doubles each retry, with jitter
     max_backoff: float = 8.0
@@ -141,6 +143,7 @@ class Config:
     path: Path | None = None  # the file read, None for zero-config
     loaded_from_file: bool = False
     cache: CacheSettings = field(default_factory=CacheSettings)
+    state: StateConfig = field(default_factory=StateConfig)  # [state]: where the router state lives
 
     def provider(self, name: str) -> ProviderConfig:
         try:
@@ -168,6 +171,7 @@ class Paths:
     cache: Path | None = None  # the response cache's directory
     conversations: Path | None = None
     templates: Path | None = None
+    models_explicit: bool = False  # --models-file or RFCTL_MODELS: a missing file is an error
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -195,6 +199,7 @@ def resolve_paths(args=None) -> Paths:
         cache=cache / "responses",
         conversations=state / "conversations",
         templates=conf / "templates",
+        models_explicit=bool(getattr(args, "models_file", None) or os.environ.get("RFCTL_MODELS")),
     )
 
 
@@ -276,7 +281,7 @@ _PROVIDER_KEYS = {
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
 _CACHE_KEYS = {"enabled": bool, "ttl": (int, float), "max_bytes": int}
-_TOP_KEYS = {"defaults", "budget", "providers", "cache"}
+_TOP_KEYS = {"defaults", "budget", "providers", "cache", "state"}
 
 
 def _check(where: str, table: dict, schema: dict, path: Path) -> None:
@@ -312,6 +317,7 @@ _AT_LEAST = {
     "cooldown": 0,
     "backoff": 0,
     "daily_usd": 0,
+    "cooldown_base": 0,
     "ttl": 0,
     "max_bytes": 0,
 }
@@ -425,6 +431,8 @@ def load(paths: Paths | None = None, *, required: bool = False) -> Config:
     import tomllib  # here, not at the top: commands that never read config skip it
 
     paths = paths or resolve_paths()
+    if paths.models_explicit and not paths.models.is_file():
+        raise ConfigError(f"{paths.models}: models file not found")
     path = paths.config
     try:
         raw_bytes = path.read_bytes()
@@ -525,6 +533,7 @@ def from_dict(data: dict, path: Path) -> Config:
             _warn_if_key_exposed(path, "a token in headers", "keep it in a file only you can read")
     cfg = Config(defaults, {}, budget.get("daily_usd"), path=path, loaded_from_file=True)
     cfg.cache = cache
+    cfg.state = parse_state_section(data.get("state"), f"{path}: [state]")
     return _finish(cfg, providers)
 
 

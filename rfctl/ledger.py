@@ -2,26 +2,38 @@
 none, its price, the summary the caller sees (Attempt) and the one usage-log
 record (written through rfctl.usagelog).
 
-A failed attempt costs 0 and carries no token counts: adapters do not carry
-usage seen before a failure (a stream cut after billed output undercounts).
-The exception is an answer that came back whole but did not validate
-against --schema: its tokens were billed, so its record carries the usage
-the provider reported (cost unknown, null, unless the provider is local).
+Every request that left the machine gets exactly one record:
 
+- ok: the answer, tokens as reported (or estimated), its price;
+- error: a server that accepted the request and then failed (a cut stream)
+  is booked with the usage it reported before failing, else with tokens
+  estimated from the prompt and the text received, and their price; an
+  error status (4xx/5xx) or a connection failure is booked with no tokens
+  and cost 0 (providers do not bill those);
+- interrupted: the call ended while the request was on the wire (Ctrl-C,
+  SIGTERM, SIGHUP, a closed output pipe). Each attempt registers as a Flight
+  before it is sent and lands when it is booked; whatever is still flying
+  when the process stops is booked by interrupted() (cli.main calls it),
+  with estimated tokens and their price, and its budget reservation is
+  settled with that cost.
+
+An answer that came back whole but did not validate against --schema is an
+error booked with the usage the provider reported for it (it was billed).
 Attachments are recorded by count and bytes (what the adapter sent), never
 their content or names.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rfctl.config import ProviderConfig
-    from rfctl.providers.base import Result, Usage
+    from rfctl.providers.base import ProviderError, Result, Usage
     from rfctl.tokens import PromptTokens
 
 
@@ -42,7 +54,8 @@ class Attempt:
     cost_usd: float | None = 0.0
     attachments: int | None = None  # files sent with the prompt
     attachment_bytes: int | None = None
-    usage: Usage | None = None  # a failed attempt's billed usage (an invalid answer)
+    usage: Usage | None = None  # what the record's token counts come from (None: no tokens)
+    fallback: bool | None = None  # ok after attempt 1: answered by another provider than the first
 
     def as_json(self) -> dict:
         out = {
@@ -140,15 +153,11 @@ def failure(
     number: int,
     wait_s: float,
     latency_ms: float,
+    flight: Flight | None = None,
 ) -> Attempt:
-    # An answer that did not validate was billed all the same: keep its usage.
-    answered = getattr(error, "answer", None)
-    usage = answered.usage if answered is not None and answered.usage.reported else None
-    cost = 0.0
-    if usage is not None:
-        from rfctl.config import LOCAL_KINDS
-
-        cost = 0.0 if kind in LOCAL_KINDS else None
+    """A failed attempt. With its FLIGHT, one the server accepted is priced:
+    the usage it reported before failing, else an estimate."""
+    usage, cost = (None, 0.0) if flight is None else flight.spent_on(error)
     return Attempt(
         provider,
         kind,
@@ -174,13 +183,13 @@ def log(
     stream: bool,
     usage: Usage | None = None,
     finish: str | None = None,
+    probe: bool | None = None,
 ) -> None:
     """Append the attempt's usage record. The ledger must never cost the
     user the answer: a record that cannot be built is a warning."""
     from rfctl import console, usagelog
 
-    if usage is None:
-        usage = a.usage
+    usage = usage if usage is not None else a.usage
     try:
         rec = usagelog.UsageRecord(
             ts=usagelog.now_iso(),
@@ -205,6 +214,8 @@ def log(
             attachments=a.attachments,
             attachment_bytes=a.attachment_bytes,
             **prompt_cache_fields(usage),
+            probe=probe,
+            fallback=a.fallback,
         )
     except Exception as e:
         console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")
@@ -239,3 +250,183 @@ def log_cached(path: Path, request_id: str, fields: dict, *, latency_ms: float) 
         console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")
         return
     usagelog.append(path, rec)
+
+
+# ---------------------------------------------------------------- requests on the wire
+
+
+@dataclass
+class Flight:
+    """One request on the wire, with what its record needs if the call ends
+    before the attempt does. Also the relay the adapter hands each piece of
+    text to (kept for the estimate, then passed on to the live output)."""
+
+    log_path: Path | None  # None: --no-log
+    request_id: str
+    provider: ProviderConfig
+    model: str | None
+    number: int
+    wait_s: float
+    prompt: PromptTokens
+    entry: object = None  # the registry entry the price comes from
+    stream: bool = True
+    relay: object = None  # the live output, if any
+    hold: object = None  # a budget reservation: (state backend, reservation id)
+    started: float = 0.0
+    parts: list[str] = field(default_factory=list)
+
+    def __call__(self, piece: str) -> None:
+        self.parts.append(piece)
+        if self.relay is not None:
+            self.relay(piece)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def priced(self, usage: Usage, *, quick: bool = False) -> float | None:
+        """The cost of USAGE, filling in what was not reported. quick: the
+        process is stopping, so no tokenizer is loaded: ~4 bytes per token
+        (the count the prompt's tokenizer already made, if any)."""
+        if quick:
+            from rfctl.tokens import upper_bound
+
+            if usage.input_tokens is None:
+                usage.input_tokens = self.prompt.best_known() or -(-self.prompt.bound // 4)
+            if usage.output_tokens is None:
+                usage.output_tokens = -(-upper_bound(self.text) // 4)
+            usage.reported = False
+        fill_usage(usage, self.text, self.model, self.prompt)
+        p = self.provider
+        free = p.local or bool(getattr(self.entry, "free", False))
+        return price(usage, self.entry, free=free, provider=p.name, model=self.model)
+
+    def spent_on(self, error: ProviderError) -> tuple[Usage | None, float | None]:
+        """(usage, cost) of a failed attempt: priced only when the server
+        accepted the request (it may bill what it generated)."""
+        from rfctl.providers.base import Usage
+
+        if not error.accepted or (error.status is not None and not 200 <= error.status < 300):
+            return None, 0.0  # an error status is not billed
+        # Reported before the failure, or with a whole answer that did not
+        # validate against --schema (billed all the same).
+        answered = getattr(error, "answer", None)
+        seen = getattr(error, "usage", None) or getattr(answered, "usage", None)
+        usage = seen if seen is not None and seen.reported else Usage()
+        return usage, self.priced(usage)
+
+    def settle(self, cost: float | None) -> None:
+        """Turn the budget reservation into spend (cost 0 or None: release it)."""
+        hold, self.hold = self.hold, None
+        if hold is None:
+            return
+        backend, rid = hold
+        try:
+            if cost:
+                backend.settle(rid, cost)
+            else:
+                backend.release(rid)
+        except Exception as e:  # the call is over; an expired hold frees itself
+            from rfctl import console
+
+            console.warn_once(f"cannot record the budget: {e}")
+
+
+_lock = threading.Lock()
+_flying: dict[int, Flight] = {}
+_closing = False
+
+
+def take_off(f: Flight) -> None:
+    """F is about to be sent. Refused (KeyboardInterrupt) once the process is
+    stopping: nothing new leaves after interrupted() booked the rest."""
+    import time
+
+    with _lock:
+        if _closing:
+            raise KeyboardInterrupt
+        f.started = time.monotonic()
+        _flying[id(f)] = f
+
+
+def land(f: Flight) -> bool:
+    """F's attempt is over and will book itself. False when interrupted()
+    already booked it (the attempt must then write nothing)."""
+    with _lock:
+        return _flying.pop(id(f), None) is not None
+
+
+def open_books() -> None:
+    """A new invocation (cli.main): nothing in flight, nothing closing."""
+    global _closing
+    with _lock:
+        _closing = False
+        _flying.clear()
+
+
+def interrupted(reason: str) -> int:
+    """Book every request still on the wire as `interrupted` (estimated
+    tokens, their price; its reservation settled) and let nothing new leave.
+    Returns how many were booked. Signals are held off while writing, so a
+    second Ctrl-C cannot tear a record."""
+    global _closing
+    with _lock:
+        _closing = True
+        flying = list(_flying.values())
+        _flying.clear()
+    if not flying:
+        return 0
+    with _signals_held():
+        for f in flying:
+            _book_interrupted(f, reason)
+    return len(flying)
+
+
+def _book_interrupted(f: Flight, reason: str) -> None:
+    import time
+
+    from rfctl.providers.base import Usage
+
+    try:
+        usage = Usage()
+        cost = f.priced(usage, quick=True)
+        if f.log_path is None:
+            f.settle(cost)
+            return
+        a = Attempt(
+            f.provider.name,
+            f.provider.kind,
+            f.model,
+            "interrupted",
+            (time.monotonic() - f.started) * 1000.0,
+            attempt=f.number,
+            error=reason,
+            wait_ms=f.wait_s * 1000.0,
+            cost_usd=cost,
+            usage=usage,
+        )
+        log(f.log_path, f.request_id, a, stream=f.stream, finish="interrupted")
+        f.settle(cost)  # after the log, as the walk does
+    except Exception as e:  # stopping anyway: one warning, never a traceback
+        from rfctl import console
+
+        console.warn(f"cannot book an interrupted attempt: {type(e).__name__}: {e}")
+
+
+class _signals_held:
+    """Block SIGINT, SIGTERM and SIGHUP in this thread for the duration."""
+
+    def __enter__(self):
+        import signal
+
+        self.mask = None
+        if threading.current_thread() is threading.main_thread():
+            sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)

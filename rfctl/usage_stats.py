@@ -151,7 +151,8 @@ class Group:
     output_tokens: int = 0
     cost_usd: float = 0.0  # of the priced records
     unpriced: int = 0  # records whose price is unknown (cost_usd null)
-    fallbacks: int = 0  # ok records with attempt > 1
+    fallbacks: int = 0  # ok records answered by a provider other than the first tried
+    retried: int = 0  # ok records answered by the first provider after a retry
     latency: dict[int, int] = field(default_factory=dict)  # Sketch counts
     # Prometheus: fixed-bucket counts of every attempt's duration (one per
     # DURATION_BUCKETS bound, plus +Inf), and their sum in ms; None otherwise.
@@ -175,6 +176,7 @@ class Group:
         self.cost_usd += other.cost_usd
         self.unpriced += other.unpriced
         self.fallbacks += other.fallbacks
+        self.retried += other.retried
         for index, count in other.latency.items():
             self.latency[index] = self.latency.get(index, 0) + count
         if other.durations is not None:
@@ -267,7 +269,11 @@ def aggregate(
             if ok:
                 g.ok += 1
                 if r.attempt > 1:
-                    g.fallbacks += 1
+                    # Records written before the field existed count as fallbacks.
+                    if r.fallback is False:
+                        g.retried += 1
+                    else:
+                        g.fallbacks += 1
             else:
                 g.errors += 1
             x = r.input_tokens

@@ -102,6 +102,7 @@ class UsageRecord:
     attachments: int | None = None  # how many files were attached
     attachment_bytes: int | None = None
     price_source: str | None = None
+    fallback: bool | None = _field(None, read=True)  # ok after attempt 1: another provider?
 
     def to_json(self) -> str:
         """One compact line, without the trailing newline."""

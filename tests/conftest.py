@@ -119,11 +119,13 @@ def run_in_process(
     from rfctl import cli, console
     from rfctl.providers import discovery
     from rfctl.routing.attempt import forget_adapters
+    from rfctl.state import forget_shared
 
     # What a new process would start without: warnings already given, pooled
     # connections, what was learnt about servers.
     console.reset()
     forget_adapters()
+    forget_shared()
     discovery.forget()
     saved_env = dict(os.environ)
     saved = sys.stdin, sys.stdout, sys.stderr

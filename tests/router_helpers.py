@@ -71,7 +71,9 @@ class FakeAdapter:
 
     def generate(self, req, timeouts, on_text=None) -> Result:
         name = self.provider.name
-        self.script.calls.append(Call(name, req.model, req.stream, timeouts, on_text is not None))
+        # The ledger's relay (a Flight) always listens; live means it passes text on.
+        live = on_text is not None and getattr(on_text, "relay", on_text) is not None
+        self.script.calls.append(Call(name, req.model, req.stream, timeouts, live))
         items = self.script.items.get(name) or []
         item = items.pop(0) if items else f"ok from {name}"
         if isinstance(item, BaseException):

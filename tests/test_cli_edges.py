@@ -95,12 +95,6 @@ def test_dry_run_with_an_unwritable_output_still_plans(rfctl, tmp_path):
     assert run.code == 0, run.err
 
 
-def test_jsonl_does_not_combine_with_dry_run(rfctl):
-    run = rfctl("generate", "-p", "stub", "--jsonl", "--dry-run", input='"a"\n')
-    assert run.code == 2
-    one_error_line(run.err)
-
-
 def test_jsonl_checks_its_output_file_before_sending(rfctl, tmp_path):
     run = rfctl(
         "generate", "-p", "stub", "--jsonl", "-o", str(tmp_path / "no" / "x"), input='"a"\n'

@@ -31,6 +31,7 @@ from rfctl.providers.base import ProviderError, Request
 THREE = """
 [defaults]
 cooldown = 30
+cooldown_base = 30
 [providers.a]
 kind = "openai"
 base_url = "http://127.0.0.1:9/v1"

@@ -74,6 +74,7 @@ def world(tmp_path, monkeypatch):
                 "max_retry_after": 5,
             }
             d.update(defaults)
+            d.setdefault("cooldown_base", d["cooldown"])  # a fixed cooldown unless a test asks
             lines = ["[defaults]"] + [f"{k} = {json.dumps(v)}" for k, v in d.items()]
             for name, where, model in providers:
                 url = where.url if isinstance(where, FaultServer) else where

@@ -51,6 +51,7 @@ FIELD_ORDER = [
     "attachments",
     "attachment_bytes",
     "price_source",
+    "fallback",
 ]
 
 
@@ -103,6 +104,7 @@ def test_a_record_is_one_compact_line_in_field_order_without_unknowns():
         attachments=1,
         attachment_bytes=2048,
         price_source="builtin",
+        fallback=True,
     )
     line = full.to_json()
     assert "\n" not in line

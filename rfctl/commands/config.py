@@ -120,7 +120,23 @@ def effective(cfg) -> dict:
     data = {"defaults": asdict(cfg.defaults), "providers": providers}
     if cfg.budget_daily_usd is not None:
         data["budget"] = {"daily_usd": cfg.budget_daily_usd}
+    data["state"] = _state_table(cfg.state)
     return data
+
+
+def _state_table(st) -> dict:
+    """Where the router state lives: the backend, never a password."""
+    from rfctl.redact import display_url
+
+    if not st.url:
+        return {"backend": "file"}
+    return {
+        "backend": "redis",
+        "url": display_url(st.url),
+        "password_env": st.password_env,
+        "prefix": st.prefix,
+        "timeout": st.timeout,
+    }
 
 
 def _drop_none(value):

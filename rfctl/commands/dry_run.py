@@ -1,5 +1,7 @@
 """generate --dry-run: the plan and its estimates, as a table or JSON. Sends
-nothing; exits as a real call would have before sending (65, 69, 77), else 0."""
+nothing; exits as a real call would have before sending (65, 69, 77), else 0.
+With --jsonl: one JSON line per request line, its plan (or why it has none);
+exit 1 when some line could not be planned, as a batch with failed lines."""
 
 from __future__ import annotations
 
@@ -20,7 +22,51 @@ def show(cfg, paths, req, opts) -> int:
     return 0
 
 
+def show_batch(args, cfg, paths) -> int:
+    from dataclasses import replace
+
+    from rfctl import batch, routing, settings
+    from rfctl.errors import Exit, RfctlError
+    from rfctl.prompt_input import limit_of
+
+    defaults = settings.request(args, cfg, "-")
+    base = settings.options(args)
+    failed = 0
+    for number, text in enumerate(batch._lines(limit_of(args)), 1):
+        if not text.strip():
+            continue
+        line = batch.parse_line(text, number, defaults)
+        rec: dict = {"id": line.id}
+        error = line.error
+        if error is None:
+            opts = replace(
+                base, providers=[line.provider] if line.provider else list(base.providers)
+            )
+            if line.request.model:
+                opts.model = line.request.model
+            try:
+                pl = routing.preview(cfg, paths, line.request, opts)
+            except RfctlError as e:  # a line naming an unknown provider: that line fails
+                error = e
+            else:
+                error = pl.error
+                rec["plan"] = plan_dict(pl)
+        rec["ok"] = error is None
+        if error is not None:
+            failed += 1
+            rec["error"] = {"code": int(error.code), "message": error.message}
+        if line.metadata is not None:
+            rec["metadata"] = line.metadata
+        sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return Exit.PARTIAL if failed else 0
+
+
 def as_json(pl: Plan) -> str:
+    return json.dumps(plan_dict(pl), indent=2) + "\n"
+
+
+def plan_dict(pl: Plan) -> dict:
     out = {
         "strategy": pl.strategy,
         "tokens": {
@@ -35,7 +81,7 @@ def as_json(pl: Plan) -> str:
         out["spent_today_usd"] = round(pl.spent_today, 6)
     if pl.error is not None:
         out["error"] = {"code": int(pl.error.code), "message": pl.error.message}
-    return json.dumps(out, indent=2) + "\n"
+    return out
 
 
 def as_table(pl: Plan) -> str:

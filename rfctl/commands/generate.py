@@ -237,10 +237,12 @@ def run(args) -> int:
         from rfctl.batch import run_batch
         from rfctl.errors import UsageError
 
-        if args.dry_run:
-            raise UsageError("--dry-run plans one prompt; it does not combine with --jsonl")
         if args.no_stdin:
             raise UsageError("--jsonl reads its requests from stdin; it does not combine with -n")
+        if args.dry_run:
+            from rfctl.commands.dry_run import show_batch
+
+            return show_batch(args, cfg, paths)
         if args.output:
             check_writable(args.output)
         from rfctl.reuse import check_batch

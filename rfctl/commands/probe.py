@@ -139,8 +139,17 @@ def _run(args) -> int:
     reg = registry.load(paths)  # a bad registry is bad config: UNKNOWN, before any probe
     started = time.time()
     t0 = time.monotonic()
-    fn = generate_probe if args.generate else shallow_probe
-    results = parallel(lambda p: fn(p, cfg, reg, args.timeout), providers, args.timeout)
+    if args.generate:
+        book = _book_probe(paths, reg)
+        results = parallel(
+            lambda p: generate_probe(p, cfg, reg, args.timeout, book=book),
+            providers,
+            args.timeout,
+        )
+    else:
+        results = parallel(
+            lambda p: shallow_probe(p, cfg, reg, args.timeout), providers, args.timeout
+        )
     outcomes = [
         value if exc is None else crashed_probe(p, exc, secs)
         for p, (value, exc, secs) in zip(providers, results, strict=True)
@@ -178,23 +187,67 @@ def _run(args) -> int:
 # ---------------------------------------------------------------- effects
 
 
+def _book_probe(paths, reg):
+    """book(provider, result_or_error, latency_ms): the usage record of one
+    `probe --generate` attempt (probe: true, so `rfctl usage` can leave it
+    out): it spends tokens like any call."""
+    from rfctl import ledger, routing
+    from rfctl.checks import PROBE_PROMPT
+    from rfctl.tokens import PromptTokens
+
+    def book(p, model, outcome, latency_ms: float) -> None:
+        from rfctl.providers.base import ProviderError
+
+        rid = routing.new_request_id()
+        prompt = PromptTokens(PROBE_PROMPT)
+        if isinstance(outcome, ProviderError):
+            a = ledger.failure(
+                p.name, p.kind, outcome, model=model, number=1, wait_s=0.0, latency_ms=latency_ms
+            )
+            ledger.log(paths.usage_log, rid, a, stream=False, finish="error", probe=True)
+            return
+        used, cost = ledger.settle(
+            outcome, p, sent=model, planned=None, registry=lambda: reg, prompt=prompt
+        )
+        a = ledger.success(p.name, p.kind, outcome, model=used, number=1, wait_s=0.0, cost=cost)
+        ledger.log(
+            paths.usage_log,
+            rid,
+            a,
+            stream=outcome.stream,
+            usage=outcome.usage,
+            finish=outcome.finish_reason,
+            probe=True,
+        )
+
+    return book
+
+
 # Failures that say the provider cannot be reached at all: the router should
 # skip it for a while rather than pay the timeout again on every call.
 _COOLDOWN_KINDS = ("connect", "timeout")
 
 
 def _update_cooldowns(paths, cfg, outcomes: list) -> None:
+    """In the shared router state (the file, or Redis: a probe on one host
+    clears a cooldown for every host): up ends the streak, down is one more
+    failure with the learned period."""
     from rfctl import state
+    from rfctl.routing.cooldown import period
 
+    d = cfg.defaults
     for o in outcomes:
         try:
+            backend = state.shared(paths, cfg.state)
             if o.up:
-                state.clear_cooldown(paths.state, o.p.name)
+                backend.succeed(o.p.name)
             elif o.error_kind in _COOLDOWN_KINDS:
-                state.start_cooldown(
-                    paths.state, o.p.name, cfg.defaults.cooldown, f"probe: {o.detail}"[:200]
+                backend.fail(
+                    o.p.name,
+                    lambda n: period(n, d.cooldown_base, d.cooldown),
+                    f"probe: {o.detail}"[:200],
                 )
-        except Exception as e:  # a state file problem must not change the verdict
+        except Exception as e:  # a state problem must not change the verdict
             console.warn(f"cannot update the cooldown of {o.p.name}: {e}")
 
 

@@ -7,6 +7,7 @@ renders the rows through rfctl.table.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rfctl.checks import DEFAULT_TIMEOUT
 from rfctl.commands.parser import positive_float
@@ -48,7 +49,7 @@ def add_parser(sub, parents):
     p.set_defaults(run=run)
 
 
-def _columns():
+def _columns(streak: bool = False):
     from rfctl.table import Column
 
     def ms(v):
@@ -75,6 +76,14 @@ def _columns():
         Column("reachable", "reachable", human=yes_no),
         Column("latency_ms", "latency", human=ms, right=True),
         Column("cooldown_s", "cooldown", human=secs, right=True, wide=True),
+        *(
+            [
+                Column("cooldown_period_s", "period", human=secs, right=True, wide=True),
+                Column("failures", "fails", human=lambda v: str(v or 0), right=True, wide=True),
+            ]
+            if streak
+            else []
+        ),
         Column("models", "models", human=models, elastic=True, wide=True),
         Column("detail", "detail", elastic=True),
     ]
@@ -83,17 +92,25 @@ def _columns():
 def run(args) -> int:
     from rfctl import config
     from rfctl.checks import check_health, cooldowns, select
-    from rfctl.table import emit
+    from rfctl.table import choose_format, emit
 
     paths = config.resolve_paths(args)
     cfg = config.load(paths)
     providers = select(cfg, args.names)
     verbose = getattr(args, "verbose", 0)
-    cool = cooldowns(paths, verbose)
+    cool = cooldowns(paths, verbose, cfg)
     results = {} if args.no_check else check_health(providers, args.timeout)
     rows = [_row(p, results.get(p.name), cool.get(p.name), args.no_check) for p in providers]
-    emit(rows, _columns(), args.format, header=not args.no_header, wide=args.wide)
+    # The learned period and failure count: in the terminal table and JSON;
+    # TSV keeps its documented columns.
+    streak = choose_format(args.format, sys.stdout) == "table"
+    emit(rows, _columns(streak), args.format, header=not args.no_header, wide=args.wide)
     return 0
+
+
+def _left(cooldown) -> float | None:
+    left = cooldown.left() if cooldown is not None else 0.0
+    return round(left, 1) if left > 0 else None
 
 
 def _row(p, check, cooldown, no_check: bool) -> dict:
@@ -109,7 +126,9 @@ def _row(p, check, cooldown, no_check: bool) -> dict:
         "key": p.key_status(),
         "reachable": None,
         "latency_ms": None,
-        "cooldown_s": round(cooldown, 1) if cooldown and cooldown > 0 else None,
+        "cooldown_s": _left(cooldown),
+        "cooldown_period_s": round(cooldown.period, 1) if cooldown else None,
+        "failures": cooldown.failures if cooldown else 0,
         "models": configured,
         "detail": "not checked" if no_check else None,
         "model": p.model,

@@ -33,8 +33,10 @@ collector; its labels are fixed, so --by does not apply:
   rfctl_tokens_total{provider,model,type}           type: input|cached_input|output
   rfctl_cost_usd_total{provider,model}
   rfctl_unpriced_requests_total                     attempts with no known price
-  rfctl_fallbacks_total                             answered after a failed attempt
-                                                    (ok records with attempt > 1)
+  rfctl_fallbacks_total                             answered by another provider than
+                                                    the first one tried
+  rfctl_retried_requests_total                      answered by the first provider tried,
+                                                    after retrying it
   rfctl_request_duration_seconds{provider,model}    histogram of every attempt
 
 On a terminal the table is fitted to its width (--wide: every column, every
@@ -415,15 +417,19 @@ def render_prometheus(groups: dict) -> str:
     fallbacks = Family(
         "rfctl_fallbacks_total",
         "counter",
-        "Requests answered only after an earlier attempt failed "
-        "(ok records with attempt > 1: a retry or a fallback).",
+        "Requests answered by a provider other than the first one tried.",
+    )
+    retried = Family(
+        "rfctl_retried_requests_total",
+        "counter",
+        "Requests answered by the first provider tried, after retrying it.",
     )
     duration = Family(
         "rfctl_request_duration_seconds",
         "histogram",
         "Duration of each attempt, successful or not.",
     )
-    total_unpriced = total_fallbacks = 0
+    total_unpriced = total_fallbacks = total_retried = 0
     for (provider, model, status), g in sorted(
         groups.items(), key=lambda kv: group_sort_key(kv[0])
     ):
@@ -431,6 +437,7 @@ def render_prometheus(groups: dict) -> str:
         requests.samples.append(Sample({**labels, "status": status}, g.ok + g.errors))
         total_unpriced += g.unpriced
         total_fallbacks += g.fallbacks
+        total_retried += g.retried
     for (provider, model), g in by_provider_model(groups).items():
         labels = pm(provider, model)
         tokens.samples += [
@@ -448,4 +455,5 @@ def render_prometheus(groups: dict) -> str:
         )
     unpriced.samples.append(Sample({}, total_unpriced))
     fallbacks.samples.append(Sample({}, total_fallbacks))
-    return render([requests, tokens, cost, unpriced, fallbacks, duration])
+    retried.samples.append(Sample({}, total_retried))
+    return render([requests, tokens, cost, unpriced, fallbacks, retried, duration])

@@ -93,6 +93,7 @@ class Answer:
         self._flush()
         e.partial_text = self.text
         e.accepted = True
+        e.usage = self.usage  # usage reported before the failure is still billed
 
     def result(self, model: str, status: int, *, stream: bool) -> Result:
         """The Result; `model` is what was asked for, used when the server named none."""

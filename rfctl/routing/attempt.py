@@ -45,20 +45,27 @@ class Live:
 
 
 def check_cancel(cancel: threading.Event | None) -> None:
-    """The user interrupted a batch: nothing is logged, no cooldown starts
-    and no state is written for what this attempt saw."""
+    """The user interrupted a batch: no cooldown starts and no state is
+    written for what this attempt saw (the ledger books it as interrupted)."""
     if cancel is not None and cancel.is_set():
         raise KeyboardInterrupt
 
 
 def call(
-    adapter, req: Request, t: Timeouts, live: Live | None, cancel: threading.Event | None
+    adapter,
+    req: Request,
+    t: Timeouts,
+    live: Live | None,
+    cancel: threading.Event | None,
+    relay: OnText | None = None,
 ) -> Tried:
-    """Send req once. Never raises a provider failure (Tried.error carries it)."""
+    """Send req once. Never raises a provider failure (Tried.error carries it).
+    relay (the ledger's Flight) sees each piece of text first and passes it on
+    to live."""
     check_cancel(cancel)
     t0 = clock.monotonic()
     try:
-        result = adapter.generate(req, t, live)
+        result = adapter.generate(req, t, relay if relay is not None else live)
     except ProviderError as e:
         error = e
     except Exception as e:  # an adapter bug must not become a traceback

@@ -44,6 +44,8 @@ class Candidate:
     free: bool = False
     cooling: float = 0.0  # seconds of cooldown left
     probe: bool = False  # one attempt only: everything is cooling
+    trial: bool = False  # one attempt only: its cooldown just ended
+    failures: int = 0  # failures in a row so far (the state's count)
 
     @property
     def name(self) -> str:
@@ -84,6 +86,10 @@ class Candidate:
             out["cooldown_s"] = round(self.cooling, 1)
         if self.probe:
             out["probe"] = True
+        if self.trial:
+            out["trial"] = True
+        if self.failures:
+            out["failures"] = self.failures
         return out
 
 
@@ -97,9 +103,11 @@ class Plan:
     max_tokens: int | None = None
     error: RfctlError | None = None  # nothing can be tried
     spent_today: float | None = None
+    budget_extra: float = 0.0  # today's spend the log knows beyond the state's counter
     # Shared with the walk: one registry load and one tokenization per call.
     reg: LazyRegistry | None = None
     toks: PromptTokens | None = None
+    state: object | None = None  # the rfctl.state backend (file or Redis)
 
     def drop(self, c: Candidate, why: str) -> None:
         c.kept, c.why = False, why

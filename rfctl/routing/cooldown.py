@@ -9,6 +9,15 @@ state file).
 - a Retry-After beyond max_retry_after: yes, as long as the server asked;
 - two or more 5xx in a row at the end of its attempts: yes;
 - otherwise no. Cooldowns only ever extend; a success clears them.
+
+How long: the cooldown learns (period()). The first failure of a streak
+cools the provider for `cooldown_base` seconds, each further one doubles
+that, up to `cooldown` (the cap); a success (or a successful `rfctl probe`)
+ends the streak. A server's own Retry-After is honoured as a floor. When a
+cooldown ends, the next call gives the provider one attempt (a trial, no
+retries): a failure re-enters with the doubled period, so a provider down
+for an hour costs about log2(cap / base) + hour / cap attempts, and one that
+recovers after seconds is tried again within seconds.
 """
 
 from __future__ import annotations
@@ -25,6 +34,23 @@ from rfctl.settings import Policy
 class Cooldown:
     seconds: float
     reason: str
+    asked: bool = False  # the server asked for this long (Retry-After): a floor
+
+
+def period(failures: int, base: float, cap: float) -> float:
+    """The cooldown after the FAILURES-th failure in a row (1 on the first):
+    base, doubling each time, never more than cap."""
+    if failures <= 0 or cap <= 0:
+        return 0.0
+    base = min(base, cap) if base > 0 else cap
+    return min(cap, base * 2.0 ** min(failures - 1, 60))
+
+
+def schedule(cd: Cooldown, base: float, cap: float):
+    """decide(failures) -> seconds for the state backend: the learned period,
+    or the server's Retry-After when it asked for longer."""
+    floor = cd.seconds if cd.asked else 0.0
+    return lambda failures: max(floor, period(failures, base, cap))
 
 
 def decide(
@@ -38,7 +64,10 @@ def decide(
 ) -> Cooldown | None:
     """attempts: this candidate's, in order, the failed last one included."""
     if wanted_too_long(e, policy):
-        return _positive(e.retry_after, f"asked to retry after {e.retry_after:g} s")
+        cd = _positive(e.retry_after, f"asked to retry after {e.retry_after:g} s")
+        if cd is not None:
+            cd.asked = True
+        return cd
     if e.kind == "connect":
         return _positive(default_s, e.short())
     if e.kind == "timeout" and not e.accepted and not out_of_time:

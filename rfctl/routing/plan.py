@@ -25,9 +25,12 @@ every enabled provider (config priority order):
 - API key missing: dropped (a pinned provider without its key is a config
   error, exit 78, raised before anything is sent).
 - order: rfctl.routing.strategies.
-- cooldown: a provider cooling down (state file) is skipped without being
-  contacted. When every candidate is cooling, the one whose cooldown ends
-  first gets one probing attempt (no retries) instead of failing outright.
+- cooldown: a provider cooling down (the router state: the file, or Redis) is
+  skipped without being contacted. One whose cooldown ended with its failure
+  streak still remembered is on trial: one attempt, no retries (a failure
+  cools it again for twice as long). When every candidate is cooling, the one
+  whose cooldown ends first gets one probing attempt (no retries) instead of
+  failing outright.
 - budgets: rfctl.routing.budget.
 - --no-fallback keeps only the first candidate.
 """
@@ -162,18 +165,25 @@ def _filter(
     return kept, context_drops
 
 
-def _cooldowns(pl: Plan, paths: Paths, kept: list[Candidate]) -> list[Candidate]:
+def _cooldowns(pl: Plan, kept: list[Candidate]) -> list[Candidate]:
     """Skip the cooling without contacting them; if all cool, probe the soonest."""
-    from rfctl import state
+    import time
 
-    cools = state.cooldown_entries(paths.state)
+    now = time.time()
+    cools = pl.state.entries(now)
     ready = []
     for c in kept:
         cd = cools.get(c.name)
         if cd is None:
             ready.append(c)
             continue
-        c.cooling = cd.left()
+        c.failures = cd.failures
+        if cd.left(now) <= 0:
+            c.trial = True  # its cooldown ended: one attempt to find out
+            c.why += f"; trial after {cd.failures} failure(s)"
+            ready.append(c)
+            continue
+        c.cooling = cd.left(now)
         pl.drop(c, f"cooling down, {c.cooling:.1f} s left ({cd.reason})")
     if ready:
         return ready
@@ -191,6 +201,7 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
     """The ordered candidates for this request and why the others were dropped.
 
     dry: only look (--dry-run): the round-robin cursor is read, not moved."""
+    from rfctl import state
     from rfctl.routing import clock
 
     # Counting a long prompt's tokens (here, or for usage after the answer) keeps
@@ -207,6 +218,7 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
         max_tokens=output_limit(req),  # a reasoning budget comes on top of max_tokens
         reg=LazyRegistry(paths),
         toks=toks,
+        state=state.shared(paths, cfg.state),
     )
     kept, context_drops = _filter(pl, chain, opts, req)
     if not kept:
@@ -230,9 +242,15 @@ def plan(cfg: Config, paths: Paths, req: Request, opts: Options, *, dry: bool = 
         from rfctl.routing import strategies
 
         kept = strategies.order(
-            kept, pl.strategy, paths=paths, toks=toks, max_tokens=req.max_tokens, dry=dry
+            kept,
+            pl.strategy,
+            paths=paths,
+            toks=toks,
+            max_tokens=req.max_tokens,
+            dry=dry,
+            state=pl.state,
         )
-    ready = _cooldowns(pl, paths, kept)
+    ready = _cooldowns(pl, kept)
     if opts.max_cost is not None or cfg.budget_daily_usd is not None:
         from rfctl.routing import budget
 

@@ -19,13 +19,18 @@ def priority(cands: list[Candidate], **_) -> list[Candidate]:
     return cands
 
 
-def round_robin(cands: list[Candidate], *, paths: Paths, dry: bool, **_) -> list[Candidate]:
-    """A cursor in the state file moves on by one per call (--dry-run only reads it)."""
-    from rfctl import state
-
+def round_robin(
+    cands: list[Candidate], *, paths: Paths, dry: bool, state=None, **_
+) -> list[Candidate]:
+    """A cursor in the router state (the file, or Redis shared by many hosts)
+    moves on by one per call (--dry-run only reads it)."""
     if not cands:
         return cands
-    cursor = state.peek_cursor(paths.state) if dry else state.next_cursor(paths.state)
+    if state is None:
+        from rfctl.state import FileState
+
+        state = FileState(paths.state)
+    cursor = state.peek_cursor() if dry else state.next_cursor()
     k = cursor % len(cands)
     return cands[k:] + cands[:k]
 
@@ -71,7 +76,8 @@ def order(
     toks: PromptTokens,
     max_tokens: int | None,
     dry: bool,
+    state=None,
 ) -> list[Candidate]:
     return BY_NAME.get(strategy, priority)(
-        cands, paths=paths, toks=toks, max_tokens=max_tokens, dry=dry
+        cands, paths=paths, toks=toks, max_tokens=max_tokens, dry=dry, state=state
     )

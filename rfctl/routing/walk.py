@@ -18,8 +18,10 @@ deadline, until one answers or a failure ends the call.
 
 Every attempt, failed ones included, is one usage-log record (request_id
 shared, attempt numbered across the walk, the model actually used). An
-attempt still in flight when the user interrupts a batch is not logged and
-starts no cooldown.
+attempt still in flight when the call is interrupted (Ctrl-C, SIGTERM, SIGHUP,
+a closed output pipe) is booked as `interrupted` by rfctl.ledger and starts
+no cooldown. With a daily budget each paid attempt first reserves its
+estimate (rfctl.routing.budget) and settles its cost after its record.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import replace
 
 from rfctl import console, ledger, settings
 from rfctl.config import Config, Paths
+from rfctl.errors import BudgetError
 from rfctl.ledger import Attempt
 from rfctl.providers.base import OnText, ProviderError, Request, Result
 from rfctl.routing import attempt, clock, verdict
@@ -76,8 +79,6 @@ class Walk:
     # ------------------------------------------------------------ the loop
 
     def run(self) -> None:
-        from rfctl import state
-
         pl = self.plan
         too_small: list[tuple[object, str, int | None]] = []  # context overflows
         skipped_deadline: list[str] = []
@@ -93,10 +94,15 @@ class Walk:
                 break
             if c.probe:
                 self.say(f"probe {c.name}: every candidate is cooling down")
-            pol = settings.retry_policy(self.cfg, self.opts, c.provider, probe=c.probe)
+            elif c.trial:
+                self.say(f"trial {c.name}: its cooldown ended; one attempt")
+            pol = settings.retry_policy(self.cfg, self.opts, c.provider, probe=c.probe or c.trial)
             before = len(self.outcome.attempts)
             try:
                 result = self.candidate(c, pol)
+            except BudgetError as e:  # the budget is held by calls in flight, or cannot be checked
+                self.outcome.error = e
+                return
             except _Cut as cut:
                 self.errors.append((c.name, cut.error))
                 self._trace(self.outcome.attempts[-1], "answer cut: stop")
@@ -119,27 +125,29 @@ class Walk:
                 continue
             self._trace(self.outcome.attempts[-1])
             self.outcome.result, self.outcome.provider = result, c.provider
-            # A success ends any cooldown (no write when there is none).
-            state.clear_cooldown(self.paths.state, c.name)
+            # A success ends any cooldown and its streak (no write when there is none).
+            self.plan.state.succeed(c.name)
             return
         self.outcome.error = verdict.exhausted(self.errors, skipped_deadline, self.deadline_s)
 
     def _cool(self, c: Candidate, e: ProviderError, mine: list[Attempt], pol: Policy) -> str:
-        from rfctl import state
         from rfctl.routing import cooldown
 
+        d = self.cfg.defaults
         cd = cooldown.decide(
             e,
             mine,
             pol,
-            default_s=self.cfg.defaults.cooldown,
-            probe=c.probe,
+            default_s=d.cooldown,
+            probe=c.probe or c.trial,
             out_of_time=clock.monotonic() >= self.deadline - 0.01,
         )
         if cd is None:
             return ""
-        left = state.start_cooldown(self.paths.state, c.name, cd.seconds, cd.reason)
-        return f"cooldown {left:.3g} s"
+        entry = self.plan.state.fail(
+            c.name, cooldown.schedule(cd, d.cooldown_base, d.cooldown), cd.reason
+        )
+        return f"cooldown {entry.left():.3g} s"
 
     # ------------------------------------------------------------ one candidate
 
@@ -182,19 +190,37 @@ class Walk:
         t = settings.timeouts(
             self.cfg, self.opts, c.provider, stream=r.stream, deadline_at=self.deadline
         )
-        tried = attempt.call(adapter, r, t, self.live, self.opts.cancel)
+        flight = ledger.Flight(
+            self.paths.usage_log if self.opts.log else None,
+            self.outcome.request_id,
+            c.provider,
+            r.model or c.provider.model,
+            n,
+            wait,
+            self.toks,
+            entry=c.entry,
+            stream=r.stream,
+            relay=self.live,
+        )
+        flight.hold = self.reserve(c)
+        ledger.take_off(flight)  # from here on, this attempt is booked whatever happens
+        tried = attempt.call(adapter, r, t, self.live, self.opts.cancel, relay=flight)
+        if not ledger.land(flight):
+            raise KeyboardInterrupt  # stopping: interrupted() booked this attempt
         if tried.error is not None:
             e = tried.error
             a = ledger.failure(
                 c.name,
                 c.provider.kind,
                 e,
-                model=r.model or c.provider.model,
+                model=flight.model,
                 number=n,
                 wait_s=wait,
                 latency_ms=tried.latency_ms,
+                flight=flight,
             )
             self._book(a, r.stream, finish="error")
+            flight.settle(a.cost_usd)  # after the log: see rfctl.routing.budget
             if tried.cut:
                 raise _Cut(e, self.live.chars)
             raise e
@@ -205,9 +231,19 @@ class Walk:
         a = ledger.success(
             c.name, c.provider.kind, result, model=model, number=n, wait_s=wait, cost=cost
         )
+        if n > 1:  # a retry on the first provider tried, or a fallback
+            a.fallback = self.outcome.attempts[0].provider != c.name
         self.outcome.cost_usd = cost
         self._book(a, result.stream, usage=result.usage, finish=result.finish_reason)
+        flight.settle(cost if cost is not None else c.est_cost)
         return result
+
+    def reserve(self, c: Candidate):
+        """Hold c's worst-case estimate of the daily budget before sending
+        (rfctl.routing.budget); None when there is no daily budget to hold."""
+        from rfctl.routing import budget
+
+        return budget.reserve(self.cfg, self.plan, c, self.deadline_s)
 
     def _book(self, a: Attempt, stream: bool, usage=None, finish: str | None = None) -> None:
         self.outcome.attempts.append(a)

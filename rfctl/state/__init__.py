@@ -29,6 +29,7 @@ __all__ = [
     "cooldowns",
     "next_cursor",
     "open_state",
+    "shared",
     "parse_state_section",
     "peek_cursor",
     "read",
@@ -55,6 +56,28 @@ def open_state(paths, cfg_state: StateConfig | dict | None = None) -> StateBacke
     from rfctl.state.redis_backend import RedisState
 
     return RedisState(cfg_state, file)
+
+
+_shared: dict = {}
+
+
+def shared(paths, cfg_state: StateConfig | None = None) -> StateBackend:
+    """open_state(), once per process for each state file and [state] table:
+    a --jsonl batch's lines share one Redis connection pool."""
+    cfg_state = cfg_state if isinstance(cfg_state, StateConfig) else parse_state_section(cfg_state)
+    key = (str(paths.state), cfg_state)
+    backend = _shared.get(key)
+    if backend is None:
+        backend = _shared[key] = open_state(paths, cfg_state)
+    return backend
+
+
+def forget_shared() -> None:
+    """Close and drop the backends shared() opened (in-process test runs
+    stand for separate invocations)."""
+    for backend in _shared.values():
+        backend.close()
+    _shared.clear()
 
 
 # ---------------------------------------------------------------- the original interface

@@ -29,9 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import time
-import uuid
 from pathlib import Path
 
 from rfctl.state.base import (
@@ -296,6 +294,9 @@ class FileState(StateBackend):
             ) from None
 
     def reserve(self, day: str, amount: float, limit: float, ttl: float) -> str | None:
+        import socket  # here: only a budget needs them
+        import uuid
+
         host = socket.gethostname()
         rid = f"{day}/{uuid.uuid4().hex}"
 
