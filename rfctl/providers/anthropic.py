@@ -73,6 +73,8 @@ class AnthropicAdapter(HTTPAdapter):
             "max_tokens": req.max_tokens if req.max_tokens is not None else DEFAULT_MAX_TOKENS,
             "messages": [{"role": "user", "content": req.prompt}],
         }
+        if req.prefill:  # a trailing assistant turn is a prefill: the answer goes on from it
+            body["messages"].append({"role": "assistant", "content": req.prefill})
         if req.system:
             body["system"] = req.system
         if req.temperature is not None:

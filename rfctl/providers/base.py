@@ -26,6 +26,9 @@ class Request:
     max_tokens: int | None = None
     stop: list[str] = field(default_factory=list)
     stream: bool = False
+    # The answer so far, to be continued: sent as a trailing assistant turn
+    # (a prefill), which the model carries on from; None or "": a new answer.
+    prefill: str | None = None
 
 
 # Called with each piece of text as it arrives from a stream.

@@ -52,6 +52,8 @@ class OllamaAdapter(HTTPAdapter):
         if req.system:
             messages.append({"role": "system", "content": req.system})
         messages.append({"role": "user", "content": req.prompt})
+        if req.prefill:  # /api/chat continues a trailing assistant turn (template permitting)
+            messages.append({"role": "assistant", "content": req.prefill})
         options: dict = {}
         if req.temperature is not None:
             options["temperature"] = req.temperature

@@ -94,6 +94,10 @@ class OpenAIAdapter(HTTPAdapter):
             messages.append({"role": "system", "content": req.system})
         messages.append({"role": "user", "content": req.prompt})
         body: dict = {"model": model, "messages": messages}
+        if req.prefill:  # llama-server continues a trailing assistant turn by default
+            messages.append({"role": "assistant", "content": req.prefill})
+            if self.kind == "vllm":  # vLLM only when told, and without a new turn
+                body.update(continue_final_message=True, add_generation_prompt=False)
         if req.max_tokens is not None:
             body[self.traits.max_tokens_field] = req.max_tokens
         if req.temperature is not None:

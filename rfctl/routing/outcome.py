@@ -27,6 +27,9 @@ class Outcome:
     attempts: list[Attempt] = field(default_factory=list)
     error: RfctlError | None = None
     cost_usd: float | None = None
+    # A live answer cut and carried on by another provider (rfctl.routing.continuation):
+    # {"provider": who continued, "after": who was cut, "at": characters written by then}.
+    continued: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -58,6 +61,8 @@ def result_record(outcome: Outcome, id=None, metadata=None) -> dict:
         rec["ttft_ms"] = None if r.ttft_ms is None else round(r.ttft_ms, 1)
     else:
         rec["error"] = {"code": int(outcome.error.code), "message": outcome.error.message}
+    if outcome.continued:
+        rec["continued"] = [dict(c) for c in outcome.continued]
     rec["attempts"] = [a.as_json() for a in outcome.attempts]
     rec["request_id"] = outcome.request_id
     if metadata is not None:
