@@ -22,7 +22,9 @@ from faults import (
     OK,
     Cut,
     FaultServer,
+    Malformed,
     Seen,
+    Stall,
     Status,
     _chunk,
     _head,
@@ -31,6 +33,7 @@ from faults import (
     _words,
 )
 
+from rfctl import state
 from rfctl.providers.base import ProviderError, Request, Timeouts, classify_http
 from rfctl.routing.continuation import (
     Relay,
@@ -363,6 +366,18 @@ def test_a_live_cut_is_continued_seamlessly_by_the_next_server(servers, world, k
     assert len({r["request_id"] for r in recs}) == 1 and [r["attempt"] for r in recs] == [1, 2]
 
 
+@pytest.mark.parametrize("fault", [Stall(after=3), Malformed(at=3)], ids=["stall", "malformed"])
+def test_a_stalled_or_malformed_stream_is_continued_too(servers, world, fault):
+    a = servers(fault)
+    b = servers(OK(REST))
+    world.configure(("a", "openai", a, "gpt-4o"), ("b", "llamacpp", b, "gemma3"))
+    run = world.generate("--stream")
+    assert run.code == 0, run.err
+    assert run.out == ANSWER + "\n"
+    assert b.seen[0].body["messages"][-1] == {"role": "assistant", "content": SENT}
+    assert [r["status"] for r in world.records()] == ["error", "ok"]
+
+
 def test_a_server_that_rejects_the_prefill_is_skipped_and_the_next_continues(servers, world):
     a = servers(Cut(after=3))
     b = servers(Status(400, "Assistant response prefill is incompatible with enable_thinking."))
@@ -381,7 +396,7 @@ def test_a_server_that_rejects_the_prefill_is_skipped_and_the_next_continues(ser
     assert len(b.seen) == 1 and len(c.seen) == 1  # a 400 is not retried
     assert c.seen[0].body["messages"][-1] == {"role": "assistant", "content": SENT}
     assert [r["status"] for r in world.records()] == ["error", "error", "ok"]
-    assert not world.state.exists() or "b" not in world.state.read_text()  # no cooldown
+    assert "b" not in state.cooldowns(world.state)  # refusing a prefill is no fault
 
 
 def test_a_continuation_cut_in_turn_is_continued_from_the_longer_text(servers, world):
