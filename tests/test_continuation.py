@@ -81,6 +81,12 @@ def test_which_candidates_can_continue_an_answer(kind, model, can):
         assert why  # a reason for -v
 
 
+@pytest.mark.parametrize("kind, can", [("anthropic", False), ("llamacpp", True), ("vllm", True)])
+def test_with_reasoning_on_anthropic_cannot_continue(kind, can):
+    # Anthropic refuses a prefill with thinking on; llama-server says so itself (a 400).
+    assert (continues(kind, "claude-sonnet-4-5", thinking=True) is None) is can
+
+
 @pytest.mark.parametrize(
     "model, version",
     [

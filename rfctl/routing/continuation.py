@@ -16,8 +16,8 @@ Which candidates can continue (`continues`, a pure decision by kind and model):
 - vLLM: when asked (continue_final_message, no new generation prompt);
 - Ollama /api/chat: continues a trailing assistant turn (template-dependent);
 - Anthropic: a trailing assistant turn is a prefill, except on Claude 4.6 and
-  later, which reject it (400); other model names (a local server's
-  /v1/messages) are tried;
+  later, which reject it (400), and with extended thinking on any model;
+  other model names (a local server's /v1/messages) are tried;
 - OpenAI's own API has no prefill, and other OpenAI-compatible servers
   (LM Studio, LocalAI, a generic one) are not known to continue rather than
   start over: they are not asked.
@@ -64,14 +64,17 @@ _CONTINUING = frozenset({"llamacpp", "vllm", "ollama", "anthropic"})
 NO_PREFILL_CLAUDE = (4, 6)
 
 
-def continues(kind: str, model: str | None) -> str | None:
+def continues(kind: str, model: str | None, *, thinking: bool = False) -> str | None:
     """None when a candidate of this kind serving this model can continue an
-    answer from a prefill; otherwise why it cannot (for -v)."""
+    answer from a prefill; otherwise why it cannot (for -v). thinking: the
+    request asks for reasoning."""
     if kind in _NEVER:
         return _NEVER[kind]
     if kind not in _CONTINUING:
         return f"kind {kind} does not continue answers"
     if kind == "anthropic":
+        if thinking:
+            return "Anthropic rejects a prefilled answer with extended thinking"
         version = claude_version(model or "")
         if version is not None and version >= NO_PREFILL_CLAUDE:
             return "Claude 4.6 and later reject a prefilled answer"
@@ -198,7 +201,13 @@ def resume(walk, cut_by: Candidate, cut, rest: list[Candidate]) -> None:
     the call with the cut's error. Fills in walk.outcome either way."""
     from rfctl import state
 
-    whys = [(c, continues(c.provider.kind, c.model or c.provider.model)) for c in rest]
+    # Reasoning options, where the request carries them (--thinking, --reasoning-effort).
+    thinks = bool(
+        getattr(walk.req, "thinking", None) or getattr(walk.req, "reasoning_effort", None)
+    )
+    whys = [
+        (c, continues(c.provider.kind, c.model or c.provider.model, thinking=thinks)) for c in rest
+    ]
     able = [c for c, why in whys if why is None]
     _trace_cut(walk, able)
     for c, why in whys:
