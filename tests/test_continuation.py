@@ -405,6 +405,23 @@ def test_a_server_that_rejects_the_prefill_is_skipped_and_the_next_continues(ser
     assert "b" not in state.cooldowns(world.state)  # refusing a prefill is no fault
 
 
+def test_a_continuing_server_that_is_down_is_passed_over_as_any_other(servers, world):
+    a = servers(Cut(after=3))
+    b = servers()
+    b.stop()  # nothing listens there now
+    c = servers(OK(REST), anthropic=True)
+    world.configure(
+        ("a", "openai", a, "gpt-4o"),
+        ("b", "llamacpp", b, "gemma3"),
+        ("c", "anthropic", c, "claude-sonnet-4-5"),
+    )
+    run = world.generate("--stream")
+    assert run.code == 0, run.err
+    assert run.out == ANSWER + "\n"
+    assert "b" in state.cooldowns(world.state)  # a refused connection cools it down, as ever
+    assert [r["status"] for r in world.records()] == ["error", "error", "ok"]
+
+
 def test_a_continuation_cut_in_turn_is_continued_from_the_longer_text(servers, world):
     a = servers(Cut(after=3))
     b = servers(Cut(after=3, text=REST))  # writes " fox jumps " and is cut too
