@@ -146,6 +146,8 @@ def test_a_stream_cut_while_buffering_falls_back_transparently(env):
 
 
 def test_a_stream_cut_after_live_text_ends_the_call(env):
+    # No later candidate can continue the answer (tests/test_continuation.py).
+    env.config(THREE.replace('kind = "ollama"', 'kind = "openai-compatible"'))
     written = []
     cut = ProviderError("stream", "connection broken", transient=True)
     s = env.script(a=[partial_then(cut, "The quick")])

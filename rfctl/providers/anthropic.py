@@ -82,6 +82,8 @@ class AnthropicAdapter(HTTPAdapter):
             "max_tokens": thinking.output_limit(req, DEFAULT_MAX_TOKENS),
             "messages": [*history(req), {"role": "user", "content": content}],
         }
+        if req.prefill:  # a trailing assistant turn is a prefill: the answer goes on from it
+            body["messages"].append({"role": "assistant", "content": req.prefill})
         if req.system:
             body["system"] = req.system
         if req.temperature is not None:

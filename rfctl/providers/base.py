@@ -37,6 +37,9 @@ class Request:
     # system prompt stays in `system`); `prompt` is the new user message.
     messages: list[dict] | None = None
     cache_prompt: str | bool | None = None  # "5m" | "1h" | False (off); None: the provider's
+    # The answer so far, to be continued: sent as a trailing assistant turn
+    # (a prefill), which the model carries on from; None or "": a new answer.
+    prefill: str | None = None
 
 
 def history(req: Request) -> list[dict]:

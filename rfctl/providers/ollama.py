@@ -63,6 +63,8 @@ class OllamaAdapter(HTTPAdapter):
         if req.attachments:
             user["images"] = media.ollama_images(req.attachments)
         messages.append(user)
+        if req.prefill:  # /api/chat continues a trailing assistant turn (template permitting)
+            messages.append({"role": "assistant", "content": req.prefill})
         options: dict = {}
         if req.temperature is not None:
             options["temperature"] = req.temperature

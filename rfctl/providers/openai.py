@@ -103,6 +103,10 @@ class OpenAIAdapter(HTTPAdapter):
         content = media.openai_content(structured.prompt(req, how), req.attachments)
         messages.append({"role": "user", "content": content})
         body: dict = {"model": model, "messages": messages}
+        if req.prefill:  # llama-server continues a trailing assistant turn by default
+            messages.append({"role": "assistant", "content": req.prefill})
+            if self.kind == "vllm":  # vLLM only when told, and without a new turn
+                body.update(continue_final_message=True, add_generation_prompt=False)
         limit = thinking.output_limit(req)  # reasoning counts in the output limit
         if limit is not None:
             body[self.traits.max_tokens_field] = limit

@@ -3,9 +3,9 @@ implies, and the shield that turns an adapter bug into a failed attempt.
 
 A failure after live text reached the user cannot be hidden by asking
 another provider (that would glue a second answer onto the first), so it is
-marked `cut` and ends the call. A failure of our own output (a closed pipe,
-`rfctl ... | head -1`) is no reason to ask another provider either: it goes
-straight through. An attempt in flight when the user interrupts a batch
+marked `cut`: the walk has it continued (rfctl.routing.continuation) or ends
+the call. A failure of our own output (a closed pipe, `rfctl ... | head -1`)
+is no reason to ask another provider either: it goes straight through. An attempt in flight when the user interrupts a batch
 (Ctrl-C) raises KeyboardInterrupt: what it saw is no news about the provider.
 """
 
@@ -23,7 +23,7 @@ class Tried:
     result: Result | None
     error: ProviderError | None
     latency_ms: float
-    cut: bool = False  # failed after live text was written
+    cut: bool = False  # failed after this attempt wrote live text
 
 
 class Live:
@@ -32,7 +32,12 @@ class Live:
     def __init__(self, on_text: OnText | None):
         self.on_text = on_text
         self.chars = 0
+        self.written: list[str] = []  # what went out: a continuation goes on from it
         self.output_error: BaseException | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.written)
 
     def __call__(self, piece: str) -> None:
         if self.on_text is not None and piece:
@@ -42,6 +47,7 @@ class Live:
                 self.output_error = e
                 raise
             self.chars += len(piece)
+            self.written.append(piece)
 
 
 def check_cancel(cancel: threading.Event | None) -> None:
@@ -63,6 +69,7 @@ def call(
     relay (the ledger's Flight) sees each piece of text first and passes it on
     to live."""
     check_cancel(cancel)
+    before = live.chars if live is not None else 0  # a continuation starts with text out
     t0 = clock.monotonic()
     try:
         result = adapter.generate(req, t, relay if relay is not None else live)
@@ -77,7 +84,7 @@ def call(
         return Tried(result, None, result.latency_ms)
     check_cancel(cancel)
     latency = (clock.monotonic() - t0) * 1000.0
-    return Tried(None, error, latency, cut=bool(live is not None and live.chars))
+    return Tried(None, error, latency, cut=bool(live is not None and live.chars > before))
 
 
 _adapters = threading.local()

@@ -28,6 +28,9 @@ class Outcome:
     error: RfctlError | None = None
     cost_usd: float | None = None
     cached: bool = False  # answered from the response cache: nothing was sent
+    # A live answer cut and carried on by another provider (rfctl.routing.continuation):
+    # {"provider": who continued, "after": who was cut, "at": characters written by then}.
+    continued: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -61,6 +64,8 @@ def result_record(outcome: Outcome, id=None, metadata=None) -> dict:
         rec["error"] = {"code": int(outcome.error.code), "message": outcome.error.message}
     if outcome.cached:
         rec["cached"] = True
+    if outcome.continued:
+        rec["continued"] = [dict(c) for c in outcome.continued]
     rec["attempts"] = [a.as_json() for a in outcome.attempts]
     rec["request_id"] = outcome.request_id
     if metadata is not None:

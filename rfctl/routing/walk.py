@@ -10,8 +10,9 @@ deadline, until one answers or a failure ends the call.
   stream is not asked again: the walk falls over to the next candidate. With
   buffered output this is invisible: the answer is written once, complete,
   by whichever candidate finished it.
-- live output: a failure after some text was written ends the call with an
-  error naming the provider and how many characters were written.
+- live output: a failure after some text was written is continued by the
+  next candidate that can (rfctl.routing.continuation), else ends the call
+  with an error naming the provider and how many characters were written.
 - context too long: skip to candidates with a larger (or unknown) window,
   never the same model again.
 - content-policy refusal: the call ends with the provider's reason (exit 69).
@@ -33,7 +34,7 @@ from rfctl.config import Config, Paths
 from rfctl.errors import BudgetError
 from rfctl.ledger import Attempt
 from rfctl.providers.base import OnText, ProviderError, Request, Result
-from rfctl.routing import attempt, clock, verdict
+from rfctl.routing import attempt, clock, continuation, verdict
 from rfctl.routing.candidates import Candidate, Plan
 from rfctl.routing.outcome import Outcome
 from rfctl.settings import Options, Policy
@@ -105,8 +106,8 @@ class Walk:
                 return
             except _Cut as cut:
                 self.errors.append((c.name, cut.error))
-                self._trace(self.outcome.attempts[-1], "answer cut: stop")
-                self.outcome.error = verdict.cut(c.name, cut.error, cut.chars)
+                # Continued by a later candidate that can, else the call ends cut.
+                continuation.resume(self, c, cut, pl.candidates[i + 1 :])
                 return
             except ProviderError as e:
                 self.errors.append((c.name, e))
@@ -151,12 +152,13 @@ class Walk:
 
     # ------------------------------------------------------------ one candidate
 
-    def candidate(self, c: Candidate, pol: Policy) -> Result:
-        """Attempts on one provider under the retry policy; raises the last failure."""
+    def candidate(self, c: Candidate, pol: Policy, prefill: str | None = None) -> Result:
+        """Attempts on one provider under the retry policy; raises the last failure.
+        prefill: the answer so far, for a continuation."""
         from rfctl.providers import make_adapter
 
         adapter = attempt.adapter_for(c.provider, make_adapter)
-        r = replace(self.req, model=c.model, stream=True)  # TTFT and stall bounds need a stream
+        r = replace(self.req, model=c.model, stream=True, prefill=prefill)  # stream: TTFT, stalls
 
         try:
             return self.once(c, adapter, r)  # most calls end here, with no retry machinery
