@@ -125,6 +125,14 @@ def program(argv: list[str]) -> int:
             return code
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to answer
         raise RfctlError("stdout is closed", Exit.CANTCREAT)
+    if argv[:1] == ["generate"]:
+        # A `generate --cache` repeated as it was (a Makefile re-run): answered
+        # from the cache before the parser and the config are built.
+        from rfctl.cache_hit import answer
+
+        code = answer(argv[1:])
+        if code is not None:
+            return code
     from rfctl.commands.parser import build_parser
 
     args = build_parser().parse_args(argv)

@@ -428,6 +428,17 @@ def test_an_html_error_page_is_one_error_line_from_the_command(rfctl, write_conf
     assert "<" not in run.err and "\r" not in run.err and "502 Bad Gateway" in run.err
 
 
+def test_the_whole_error_page_goes_to_verbose_output_only(rfctl, write_config):
+    with serving(502, "text/html", NGINX_502) as srv:
+        local_provider(write_config, srv.url)
+        quiet = rfctl("generate", "-p", "local", "--retries", "0", input="hi")
+        verbose = rfctl("generate", "-p", "local", "--retries", "0", "-v", input="hi")
+    assert "body:" not in quiet.err
+    body = [x for x in verbose.err.splitlines() if x.startswith("rfctl:   body: ")]
+    assert any("nginx/1.25.3" in x for x in body), verbose.err
+    assert "\r" not in verbose.err
+
+
 def test_an_html_page_where_json_was_expected_shows_as_its_text(rsps):
     rsps.add("POST", f"{OPENAI}/chat/completions", body=NGINX_502.replace("502", "200"), status=200)
     with pytest.raises(ProviderError) as e:

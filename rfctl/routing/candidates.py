@@ -46,6 +46,7 @@ class Candidate:
     probe: bool = False  # one attempt only: everything is cooling
     trial: bool = False  # one attempt only: its cooldown just ended
     failures: int = 0  # failures in a row so far (the state's count)
+    media_tokens: int = 0  # prompt tokens the attachments add for this candidate
 
     @property
     def name(self) -> str:
@@ -66,7 +67,7 @@ class Candidate:
 
         if self.free:
             return 0.0
-        n = toks.exact(self.model) if exact else toks.bound
+        n = (toks.exact(self.model) if exact else toks.bound) + self.media_tokens
         out = (
             max_tokens if max_tokens is not None else (getattr(self.entry, "max_output", None) or 0)
         )

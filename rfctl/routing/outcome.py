@@ -55,6 +55,8 @@ def result_record(outcome: Outcome, id=None, metadata=None) -> dict:
         usage = {"input_tokens": u.input_tokens, "output_tokens": u.output_tokens}
         if u.cached_input_tokens is not None:
             usage["cached_input_tokens"] = u.cached_input_tokens
+        if u.reasoning_tokens is not None:
+            usage["reasoning_tokens"] = u.reasoning_tokens
         usage["source"] = u.source
         rec["usage"] = usage
         rec["cost_usd"] = outcome.cost_usd

@@ -152,9 +152,8 @@ def _filter(
             c, req, pinned=bool(opts.providers)
         )
         if why is None:
-            why = needs.too_big(c, req) or _too_long(
-                c, pl.toks, pl.max_tokens, needs.extra_tokens(c, req)
-            )
+            c.media_tokens = needs.extra_tokens(c, req)  # in the context check and the price
+            why = needs.too_big(c, req) or _too_long(c, pl.toks, pl.max_tokens, c.media_tokens)
             context_drops += why is not None
         if why is not None:
             pl.drop(c, why)

@@ -118,6 +118,7 @@ class Walk:
                 else:
                     step = f"next: {nxt}" if nxt else "no more candidates"
                 self._trace(self.outcome.attempts[-1], "; ".join(x for x in (cooled, step) if x))
+                self._body(e)
                 if e.kind == "refusal":
                     self.outcome.error = verdict.refused(c.name, e)
                     return
@@ -258,6 +259,17 @@ class Walk:
                 usage=usage,
                 finish=finish,
             )
+
+    def _body(self, e: ProviderError) -> None:
+        """-v: the error body the server sent (bounded and redacted by the
+        adapter), a line at a time; the error line itself stays one line."""
+        if not self.opts.verbose or not getattr(e, "body", None):
+            return
+        from rfctl.providers.text import one_line
+
+        for line in e.body.splitlines()[:50]:
+            if line.strip():
+                self.say(f"  body: {one_line(line, 500)}")
 
     def _trace(self, a: Attempt, then: str = "") -> None:
         if not self.opts.verbose:
