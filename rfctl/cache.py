@@ -133,6 +133,7 @@ class Entry:
             "finish_reason": self.finish_reason,
             "cost_usd": 0.0,
             "cached": True,
+            "saved_usd": self.cost_usd or None,  # what asking again would have cost
         }
 
 

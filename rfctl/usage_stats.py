@@ -153,6 +153,8 @@ class Group:
     unpriced: int = 0  # records whose price is unknown (cost_usd null)
     fallbacks: int = 0  # ok records answered by a provider other than the first tried
     retried: int = 0  # ok records answered by the first provider after a retry
+    cached: int = 0  # ok records answered from the response cache (nothing sent)
+    saved_usd: float = 0.0  # what the caches saved (saved_usd of the records)
     latency: dict[int, int] = field(default_factory=dict)  # Sketch counts
     # Prometheus: fixed-bucket counts of every attempt's duration (one per
     # DURATION_BUCKETS bound, plus +Inf), and their sum in ms; None otherwise.
@@ -174,6 +176,8 @@ class Group:
         self.cached_input_tokens += other.cached_input_tokens
         self.output_tokens += other.output_tokens
         self.cost_usd += other.cost_usd
+        self.cached += other.cached
+        self.saved_usd += other.saved_usd
         self.unpriced += other.unpriced
         self.fallbacks += other.fallbacks
         self.retried += other.retried
@@ -197,6 +201,9 @@ class Group:
             "unpriced": self.unpriced,
             "p50_ms": _round(Sketch.quantile(self.latency, 0.5)),
             "p95_ms": _round(Sketch.quantile(self.latency, 0.95)),
+            # JSON and the terminal table only: the TSV and CSV columns stay as they were.
+            "cached": self.cached,
+            "saved_usd": round(self.saved_usd, 9),
         }
 
 
@@ -290,6 +297,12 @@ def aggregate(
                 g.unpriced += 1
             else:
                 g.cost_usd += x
+            x = r.saved_usd
+            if x:
+                g.saved_usd += x
+            if r.cached:  # no request was sent: its latency is the cache's, not a provider's
+                g.cached += 1
+                continue
             lat = r.latency_ms
             if prometheus:  # fixed buckets instead of the percentile sketch
                 g.durations[bisect_left(bounds_ms, lat)] += 1

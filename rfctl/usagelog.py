@@ -95,7 +95,7 @@ class UsageRecord:
     finish_reason: str | None = None  # normalised: stop | length | error | ...
     # Each of these only when it applies.
     probe: bool | None = None  # true for `probe --generate`
-    cached: bool | None = None  # true for an answer from the local cache
+    cached: bool | None = _field(None, read=True)  # true for an answer from the local cache
     reasoning_tokens: int | None = None
     cache_write_tokens: int | None = None
     cache_read_tokens: int | None = None
@@ -103,6 +103,9 @@ class UsageRecord:
     attachment_bytes: int | None = None
     price_source: str | None = None
     fallback: bool | None = _field(None, read=True)  # ok after attempt 1: another provider?
+    # What a cache saved against asking at full price: a response-cache hit,
+    # the original answer's cost.
+    saved_usd: float | None = _field(None, read=True, write=_usd)
 
     def to_json(self) -> str:
         """One compact line, without the trailing newline."""
@@ -497,6 +500,8 @@ def recent_latency_p50(
         if not pending:
             break
         if b'"status":"ok"' not in line or not line.rstrip().endswith(b"}"):
+            continue
+        if b'"cached":true' in line:  # answered from the cache: says nothing of the provider
             continue
         # Our writer's own layout first (regexes: ~10x cheaper than json.loads
         # on a call that sits on the generate path), any other JSON second.

@@ -21,7 +21,7 @@ from usage_helpers import as_dicts, make_records, reference, write_log
 
 from rfctl.cli import main
 from rfctl.usage_stats import Sketch
-from rfctl.usagelog import format_ts
+from rfctl.usagelog import UsageRecord, format_ts
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -387,3 +387,25 @@ def test_prometheus_output_for_an_empty_log_is_still_valid(tmp_path, rfctl):
         [promtool, "check", "metrics"], input=res.out, capture_output=True, text=True, timeout=60
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_cache_hits_show_what_they_saved_and_stay_out_of_latency(tmp_path, rfctl):
+    log = tmp_path / "usage.jsonl"
+    paid = dict(
+        ts="2026-11-29T01:00:00.000Z", provider="claude", kind="anthropic", model="m", status="ok"
+    )
+    lines = [
+        UsageRecord(**paid, request_id="a", latency_ms=800.0, cost_usd=0.02),
+        UsageRecord(
+            **paid, request_id="b", latency_ms=1.0, cost_usd=0.0, cached=True, saved_usd=0.02
+        ),
+    ]
+    log.write_text("".join(r.to_json() + "\n" for r in lines))
+    run = rfctl("usage", str(log), "--format", "json")
+    assert run.code == 0, run.err
+    total = json.loads(run.out)["total"]
+    assert total["ok"] == 2 and total["cached"] == 1
+    assert total["cost_usd"] == 0.02 and total["saved_usd"] == 0.02
+    assert 700 < total["p50_ms"] < 900  # the hit's 1 ms says nothing of the provider
+    tsv = rfctl("usage", str(log), "--format", "tsv")
+    assert "saved" not in tsv.out  # the TSV columns stay as they were

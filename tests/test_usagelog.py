@@ -52,6 +52,7 @@ FIELD_ORDER = [
     "attachment_bytes",
     "price_source",
     "fallback",
+    "saved_usd",
 ]
 
 
@@ -105,6 +106,7 @@ def test_a_record_is_one_compact_line_in_field_order_without_unknowns():
         attachment_bytes=2048,
         price_source="builtin",
         fallback=True,
+        saved_usd=0.0025,
     )
     line = full.to_json()
     assert "\n" not in line

@@ -284,9 +284,10 @@ _TITLES = {
     "cost_usd": "cost $",
     "p50_ms": "p50 ms",
     "p95_ms": "p95 ms",
+    "saved_usd": "saved $",
 }
 # Figures the terminal table shows only with --wide (TSV, CSV, JSON: always).
-_WIDE = ("cached_input_tokens", "unpriced")
+_WIDE = ("cached_input_tokens", "unpriced", "cached", "saved_usd")
 _TOKENS = ("input_tokens", "cached_input_tokens", "output_tokens")
 
 
@@ -307,7 +308,7 @@ def print_table(rows, by, totals, stream=None, *, wide=False, metric=None) -> No
             right=True,
             wide=name in _WIDE,
         )
-        for name in COLUMNS
+        for name in (*COLUMNS, "cached", "saved_usd")
     ]
     rows = _short_hours(rows) if "hour" in by else rows
     if metric or {"day", "hour"} & set(by):
@@ -347,7 +348,7 @@ def _human_figure(name: str, exact: bool = False):
 
         if value is None:
             return "-"
-        if name == "cost_usd":
+        if name in ("cost_usd", "saved_usd"):
             return f"{value:,.4f}"
         if name in _TOKENS and not exact:  # 1.2M, 345K: the TSV has every digit
             return human_tokens(value)
