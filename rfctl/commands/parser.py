@@ -31,8 +31,8 @@ COMMANDS = (
 EPILOG = (
     "Run 'rfctl COMMAND --help' for a command's options. "
     "Exit codes: 0 ok, 1 some --jsonl lines failed, 2 usage, 65 bad input, 69 unavailable, "
-    "73 cannot write -o file, 75 temporary failure, 77 cost limit, 78 config error, "
-    "130 interrupted (probe: 0/1/2/3, monitoring style)."
+    "73 cannot write the output, 75 temporary failure, 77 cost limit, 78 config error, "
+    "130 interrupted (129 SIGHUP, 143 SIGTERM); probe: 0/1/2/3, monitoring style."
 )
 
 
