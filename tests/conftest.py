@@ -32,6 +32,10 @@ _hypothesis.load_profile("rfctl")
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Fixtures shared by several test files: a real redis-server (redis_server,
+# redis_url, own_redis) and the local server + provider of the reuse tests.
+pytest_plugins = ("redis_helpers", "reuse_fixtures")
+
 _KEY_VARS = (
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",

@@ -18,8 +18,6 @@ from reuse_helpers import cache_files, usage_records
 
 from rfctl import cache_hit
 
-pytest_plugins = ("reuse_fixtures",)  # server, local
-
 HOOK = (
     "from rfctl import cache_hit, cli\n"
     "_program = cli.program\n"

@@ -21,8 +21,6 @@ from faults import OK, FaultServer
 from ledger_helpers import DIME_TEXT, Host, config_text, run_all, sent, spawn, write_world
 from redis_helpers import DelayProxy
 
-pytest_plugins = ["redis_helpers"]  # its fixtures: redis_server, redis_url, own_redis
-
 ARGS = ["generate", "--max-tokens", "10", "hi"]
 
 
@@ -37,6 +35,14 @@ def fleet(tmp_path):
     return make
 
 
+def shared(redis_url: str) -> dict:
+    """[state] for the tests of sharing: these are about atomicity across
+    hosts, not the call timeout (test_a_slow_redis_... bounds that), so a
+    generous one keeps a loaded machine from sending a slow reply to the
+    file fallback mid-test."""
+    return {"url": redis_url, "timeout": 2.0}
+
+
 def run(host: Host, *args: str):
     p = spawn(list(args), host.env)
     out, err = p.communicate(timeout=60)
@@ -48,7 +54,7 @@ def test_a_cooldown_found_on_one_host_holds_on_the_next(fleet, redis_url):
     down = FaultServer().start()
     down.stop()  # nothing listens: connections are refused
     with FaultServer(default=OK(text=DIME_TEXT)) as b:
-        h1, h2 = fleet({"a": down.url, "b": b}, 2, state={"url": redis_url})
+        h1, h2 = fleet({"a": down.url, "b": b}, 2, state=shared(redis_url))
         code, _, _ = run(h1, *ARGS)
         assert code == 0
         assert [r["provider"] for r in h1.records()] == ["a", "b"]
@@ -63,7 +69,7 @@ def test_a_cooldown_found_on_one_host_holds_on_the_next(fleet, redis_url):
 def test_hosts_rotate_one_round_robin_cursor(fleet, redis_url):
     with FaultServer(default=OK()) as a, FaultServer(default=OK()) as b:
         hosts = fleet(
-            {"a": a, "b": b}, 2, state={"url": redis_url}, defaults={"strategy": "round-robin"}
+            {"a": a, "b": b}, 2, state=shared(redis_url), defaults={"strategy": "round-robin"}
         )
         answered = []
         for i in range(4):
@@ -97,7 +103,7 @@ def test_an_rpm_bucket_is_shared_by_processes_on_every_host(tmp_path, redis_url)
 
 def test_a_fleet_budget_holds_under_sixteen_processes_on_four_hosts(fleet, redis_url):
     with FaultServer(default=OK(text=DIME_TEXT)) as srv:
-        hosts = fleet({"a": srv}, 4, budget=1.0, state={"url": redis_url})
+        hosts = fleet({"a": srv}, 4, budget=1.0, state=shared(redis_url))
         results = run_all([(ARGS, hosts[i % 4].env) for i in range(16)])
         codes = sorted(code for code, _, _ in results)
         assert codes == [0] * 10 + [77] * 6, [e for _, _, e in results]
@@ -206,7 +212,7 @@ def test_a_probe_on_one_host_clears_the_cooldown_for_all(fleet, redis_url):
         h1, h2 = fleet(
             {"a": srv.url},
             2,
-            state={"url": redis_url},
+            state=shared(redis_url),
             model="fault-model",
             defaults={"cooldown_base": 30},
         )

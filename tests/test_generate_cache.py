@@ -14,8 +14,6 @@ from reuse_helpers import cache_files, usage_records
 
 from rfctl.providers.base import Request
 
-pytest_plugins = ("reuse_fixtures",)  # server, local
-
 
 def ask(rfctl, *flags, prompt="What is 2+2?"):
     return rfctl("generate", "--cache", *flags, input=prompt)

@@ -16,8 +16,6 @@ from reuse_helpers import state_dir, usage_records
 from rfctl import conversations
 from rfctl.providers.base import Request, history
 
-pytest_plugins = ("reuse_fixtures",)  # server, local
-
 HISTORY = [
     {"role": "user", "content": "My name is Ada."},
     {"role": "assistant", "content": "Hello Ada."},

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 from reuse_helpers import usage_records, write_template
 
-pytest_plugins = ("reuse_fixtures",)  # server, local
-
 REVIEW = """\
 description: Review a diff
 system: You review {{language}} code.

@@ -15,7 +15,6 @@ from rfctl import state
 from rfctl.errors import BudgetError
 
 FORK = multiprocessing.get_context("fork")
-pytest_plugins = ["redis_helpers"]  # its fixtures: redis_server, redis_url, own_redis
 
 DAY = "2026-12-01"
 

@@ -16,8 +16,6 @@ from rfctl import console, state
 from rfctl.errors import BudgetError, ConfigError
 from rfctl.state import redis_backend
 
-pytest_plugins = ["redis_helpers"]  # its fixtures: redis_server, redis_url, own_redis
-
 DAY = "2026-12-01"
 
 
