@@ -1,5 +1,5 @@
 """Fixtures for the generate-side tests of templates, conversations and the
-response cache, loaded with `pytest_plugins = ("reuse_fixtures",)`: a local
+response cache (registered in conftest.py): a local
 OpenAI-compatible server that counts the requests it got, and a config
 pointing at it."""
 
