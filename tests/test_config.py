@@ -142,6 +142,16 @@ def test_config_path_lists_every_file(rfctl, monkeypatch, tmp_path):
     run = rfctl("config", "path")
     assert run.code == 0
     assert f"usage_log\t{tmp_path / 'log.jsonl'}" in run.out.splitlines()
+    names = [line.split("\t")[0] for line in run.out.splitlines()]
+    assert names == [
+        "config",
+        "models",
+        "usage_log",
+        "state",
+        "cache",
+        "conversations",
+        "templates",
+    ]
 
 
 @pytest.mark.parametrize(

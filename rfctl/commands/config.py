@@ -18,7 +18,9 @@ def add_parser(sub, parents):
         "show", parents=parents, help="print the effective config (secrets redacted)"
     )
     show.add_argument("--json", action="store_true", help="as JSON instead of TOML")
-    actions.add_parser("path", parents=parents, help="print the paths of every file rfctl uses")
+    actions.add_parser(
+        "path", parents=parents, help="print every file and directory rfctl reads or writes"
+    )
     p.set_defaults(run=run)
 
 
@@ -27,8 +29,20 @@ def run(args) -> int:
 
     paths = config.resolve_paths(args)
     if args.action == "path":
-        for name in ("config", "models", "usage_log", "state"):
-            print(f"{name}\t{getattr(paths, name)}")
+        # Files, then the directories of the response cache, conversations
+        # and templates (when the paths know them).
+        for name in (
+            "config",
+            "models",
+            "usage_log",
+            "state",
+            "cache",
+            "conversations",
+            "templates",
+        ):
+            where = getattr(paths, name, None)
+            if where is not None:
+                print(f"{name}\t{where}")
         return 0
     if args.action == "init":
         return _init(paths, args)

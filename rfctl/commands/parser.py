@@ -73,7 +73,8 @@ def common_options() -> argparse.ArgumentParser:
         "--state",
         metavar="FILE",
         default=argparse.SUPPRESS,
-        help="router state: cooldowns, round-robin cursor (env RFCTL_STATE)",
+        help="router state: cooldowns, round-robin cursor, rate buckets, budget "
+        "reservations (env RFCTL_STATE)",
     )
     g.add_argument(
         "-v",

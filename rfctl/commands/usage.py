@@ -286,7 +286,8 @@ _TITLES = {
     "p95_ms": "p95 ms",
     "saved_usd": "saved $",
 }
-# Figures the terminal table shows only with --wide (TSV, CSV, JSON: always).
+# Figures the terminal table shows only with --wide. JSON has them all; TSV
+# and CSV have COLUMNS (cached and saved_usd are JSON-only).
 _WIDE = ("cached_input_tokens", "unpriced", "cached", "saved_usd")
 _TOKENS = ("input_tokens", "cached_input_tokens", "output_tokens")
 
