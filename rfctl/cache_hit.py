@@ -265,20 +265,9 @@ def _log(memo: dict, latency_ms: float) -> None:
     line = (json.dumps(rec, separators=(",", ":")) + "\n").encode("ascii")
     path = memo.get("usage_log")
     try:
-        import fcntl
+        from rfctl.appendlog import append_bytes
 
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line  # a torn line stays the only casualty
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        append_bytes(path, line)
     except (OSError, TypeError) as e:
         from rfctl.console import warn
 

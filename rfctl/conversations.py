@@ -13,7 +13,6 @@ caller chooses the token counter and what to say about dropped turns.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -270,6 +269,7 @@ class Store:
         """Add turns at the end, in one write under the lock: a question and
         its answer appended together are never split by another writer.
         Raises RfctlError (exit 73) when the file cannot be written."""
+        from rfctl.appendlog import append_bytes
         from rfctl.usagelog import now_iso
 
         for t in turns:
@@ -278,22 +278,8 @@ class Store:
             if not t.ts:
                 t.ts = now_iso()
         data = "".join(t.to_json() + "\n" for t in turns).encode("utf-8")
-        path = self.path(id)
         try:
-            os.makedirs(self.dir, mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                # A writer that died mid-line left no newline: start a fresh
-                # line so only that torn line is lost.
-                size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    data = b"\n" + data
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            finally:
-                os.close(fd)
+            append_bytes(self.path(id), data)
         except OSError as e:
             from rfctl.errors import Exit, RfctlError
 

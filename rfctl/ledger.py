@@ -185,38 +185,50 @@ def log(
     finish: str | None = None,
     probe: bool | None = None,
 ) -> None:
-    """Append the attempt's usage record. The ledger must never cost the
-    user the answer: a record that cannot be built is a warning."""
-    from rfctl import console, usagelog
-
+    """Append the attempt's usage record."""
     usage = usage if usage is not None else a.usage
-    try:
-        rec = usagelog.UsageRecord(
-            ts=usagelog.now_iso(),
+    _write(
+        path,
+        lambda: dict(
             request_id=request_id,
-            provider=a.provider,
-            kind=a.kind,
-            model=a.model,
-            status=a.status,
-            error=a.error,
-            http_status=a.http_status,
-            attempt=a.attempt,
-            input_tokens=getattr(usage, "input_tokens", None),
-            output_tokens=getattr(usage, "output_tokens", None),
-            cached_input_tokens=getattr(usage, "cached_input_tokens", None),
+            **{name: getattr(a, name) for name in _FROM_ATTEMPT},
+            **{name: getattr(usage, name, None) for name in _FROM_USAGE},
             tokens_source=usage.source if usage is not None else None,
-            latency_ms=a.latency_ms,
-            ttft_ms=a.ttft_ms,
-            cost_usd=a.cost_usd,
             stream=stream,
             finish_reason=finish,
-            reasoning_tokens=getattr(usage, "reasoning_tokens", None),
-            attachments=a.attachments,
-            attachment_bytes=a.attachment_bytes,
             **prompt_cache_fields(usage),
             probe=probe,
-            fallback=a.fallback,
-        )
+        ),
+    )
+
+
+# What the record copies, under the same names, from the Attempt and from its Usage.
+_FROM_ATTEMPT = (
+    "provider",
+    "kind",
+    "model",
+    "status",
+    "error",
+    "http_status",
+    "attempt",
+    "latency_ms",
+    "ttft_ms",
+    "cost_usd",
+    "attachments",
+    "attachment_bytes",
+    "fallback",
+)
+_FROM_USAGE = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens")
+
+
+def _write(path: Path, fields) -> None:
+    """Append the record of `fields()` (all but its time stamp). The ledger
+    must never cost the user the answer: a record that cannot be built is a
+    warning."""
+    from rfctl import console, usagelog
+
+    try:
+        rec = usagelog.UsageRecord(ts=usagelog.now_iso(), **fields())
     except Exception as e:
         console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")
         return
@@ -237,19 +249,7 @@ def log_cached(path: Path, request_id: str, fields: dict, *, latency_ms: float) 
     """The usage record of an answer served from the response cache:
     fields is cache.Entry.usage_fields() (the original's tokens, cost 0,
     cached true)."""
-    from rfctl import console, usagelog
-
-    try:
-        rec = usagelog.UsageRecord(
-            ts=usagelog.now_iso(),
-            request_id=request_id,
-            latency_ms=latency_ms,
-            **fields,
-        )
-    except Exception as e:
-        console.warn_once(f"cannot build a usage record: {type(e).__name__}: {e}")
-        return
-    usagelog.append(path, rec)
+    _write(path, lambda: dict(request_id=request_id, latency_ms=latency_ms, **fields))
 
 
 # ---------------------------------------------------------------- requests on the wire

@@ -16,7 +16,6 @@ cost_usd, which is always present and null when the price is unknown.
 """
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -26,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from rfctl.appendlog import append_bytes
 
 # A record's error text is one short line; a pathological server message must
 # not turn the ledger into a dump.
@@ -141,23 +142,7 @@ def append(path: Path, record: UsageRecord) -> bool:
         _warn_unwritable(path, f"bad record ({e})")
         return False
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # O_RDWR, not O_WRONLY: the pread below checks the last byte.
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # A writer that died mid-write (disk full) may have left a line with
-            # no newline; start on a fresh line so that torn line stays the only
-            # casualty instead of swallowing this record too.
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line
-            view = memoryview(line)
-            while view:  # one write() in practice; loop only for a short write
-                written = os.write(fd, view)
-                view = view[written:]
-        finally:
-            os.close(fd)  # releases the lock
+        append_bytes(path, line)
         return True
     except OSError as e:
         _warn_unwritable(path, e.strerror or str(e))

@@ -1,6 +1,6 @@
 """The import graph of rfctl/: no circles, and nothing imports upward.
 
-Layers, bottom to top: errors, console, redact, atomic (usable by all) <
+Layers, bottom to top: errors, console, redact, atomic, appendlog (usable by all) <
 providers < routing (with the modules it uses: settings, ledger, config, ...)
 < commands < cli. Read from the source with ast, so an import inside a
 function counts as much as one at the top of a file; only imports under
@@ -16,7 +16,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "rfctl"
 
-BOTTOM = ("rfctl.errors", "rfctl.console", "rfctl.redact", "rfctl.atomic")
+BOTTOM = ("rfctl.errors", "rfctl.console", "rfctl.redact", "rfctl.atomic", "rfctl.appendlog")
 
 # (modules the rule is about, modules they must not import)
 RULES = [

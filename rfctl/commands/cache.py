@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = "response cache: show its size, prune it, clear it"
 
 DESCRIPTION = """\
@@ -15,23 +13,10 @@ the cache fits [cache] max_bytes. clear: remove every entry."""
 
 
 def add_parser(sub, parents):
-    from rfctl.table import add_format_options
+    from rfctl.commands.parser import action_command
 
-    p = sub.add_parser(
-        "cache",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "action",
-        choices=("stats", "prune", "clear"),
-        metavar="ACTION",
-        help="stats | prune | clear",
-    )
-    add_format_options(p, jsonl=False)
-    p.set_defaults(run=run)
+    actions = ("stats", "prune", "clear")
+    action_command(sub, "cache", parents, HELP, DESCRIPTION, run, actions, " | ".join(actions))
 
 
 def open_cache(args):

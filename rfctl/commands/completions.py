@@ -33,13 +33,9 @@ share/fish/vendor_completions.d)."""
 
 
 def add_parser(sub, parents):
-    p = sub.add_parser(
-        "completions",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    from rfctl.commands.parser import command_parser
+
+    p = command_parser(sub, "completions", parents, HELP, DESCRIPTION)
     p.add_argument("shell", nargs="?", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     # For the scripts themselves: the configured provider names or the saved
     # template names, one per line, from local files alone (no network), so

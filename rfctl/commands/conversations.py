@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = "list stored conversations, print one's transcript"
 
 DESCRIPTION = """\
@@ -18,26 +16,13 @@ ACTIONS = ("list", "show", "rm", "path")
 
 
 def add_parser(sub, parents):
-    from rfctl.table import add_format_options
+    from rfctl.commands.parser import action_command
 
-    p = sub.add_parser(
-        "conversations",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "action",
-        nargs="?",
-        default="list",
-        choices=ACTIONS,
-        metavar="ACTION",
-        help="list (default) | show [ID] | rm ID | path",
+    usage = "list (default) | show [ID] | rm ID | path"
+    p = action_command(
+        sub, "conversations", parents, HELP, DESCRIPTION, run, ACTIONS, usage, "list"
     )
     p.add_argument("id", nargs="?", metavar="ID", help="conversation id or name")
-    add_format_options(p, jsonl=False)
-    p.set_defaults(run=run)
 
 
 def store(args=None):

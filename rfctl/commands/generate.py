@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from rfctl.config import CAPABILITIES, STRATEGIES
@@ -22,13 +21,9 @@ behind."""
 
 
 def add_parser(sub, parents):
-    p = sub.add_parser(
-        "generate",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    from rfctl.commands.parser import command_parser
+
+    p = command_parser(sub, "generate", parents, HELP, DESCRIPTION)
     p.add_argument("prompt", nargs="*", metavar="PROMPT", help="prompt text (after stdin)")
     p.add_argument("-m", "--model", help="model name or alias (picks providers that serve it)")
     p.add_argument(

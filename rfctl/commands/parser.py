@@ -36,6 +36,19 @@ EPILOG = (
 )
 
 
+# The files every command may be pointed at: (option, help).
+FILE_OPTIONS = (
+    ("--config", "config file (env RFCTL_CONFIG)"),
+    ("--models-file", "user model registry merged over the shipped one (env RFCTL_MODELS)"),
+    ("--usage-log", "usage log (env RFCTL_USAGE_LOG)"),
+    (
+        "--state",
+        "router state: cooldowns, round-robin cursor, rate buckets, budget reservations "
+        "(env RFCTL_STATE)",
+    ),
+)
+
+
 class Parser(argparse.ArgumentParser):
     """A usage error is one line, like every other error (exit 2)."""
 
@@ -54,28 +67,8 @@ def common_options() -> argparse.ArgumentParser:
     """
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("files (each also settable by environment variable)")
-    g.add_argument(
-        "--config", metavar="FILE", default=argparse.SUPPRESS, help="config file (env RFCTL_CONFIG)"
-    )
-    g.add_argument(
-        "--models-file",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="user model registry merged over the shipped one (env RFCTL_MODELS)",
-    )
-    g.add_argument(
-        "--usage-log",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="usage log (env RFCTL_USAGE_LOG)",
-    )
-    g.add_argument(
-        "--state",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="router state: cooldowns, round-robin cursor, rate buckets, budget "
-        "reservations (env RFCTL_STATE)",
-    )
+    for flag, help in FILE_OPTIONS:
+        g.add_argument(flag, metavar="FILE", default=argparse.SUPPRESS, help=help)
     g.add_argument(
         "-v",
         "--verbose",
@@ -101,6 +94,30 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"rfctl.commands.{name}")
         module.add_parser(sub, [common])
     return parser
+
+
+def command_parser(sub, name: str, parents, help: str, description: str):
+    """A command's parser under `sub`; its description is printed as written."""
+    return sub.add_parser(
+        name,
+        parents=parents,
+        help=help,
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def action_command(sub, name, parents, help, description, run, actions, usage, default=None):
+    """A command whose first argument is an action (`rfctl cache prune`): its
+    parser, with ACTION (optional when there is a `default`) and --format/--json."""
+    from rfctl.table import add_format_options
+
+    p = command_parser(sub, name, parents, help, description)
+    optional = {} if default is None else {"nargs": "?", "default": default}
+    p.add_argument("action", choices=actions, metavar="ACTION", help=usage, **optional)
+    add_format_options(p, jsonl=False)
+    p.set_defaults(run=run)
+    return p
 
 
 def positive_float(text: str) -> float:

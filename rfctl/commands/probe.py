@@ -52,15 +52,9 @@ class _ProbeParser(argparse.ArgumentParser):
 
 
 def add_parser(sub, parents):
-    from rfctl.commands.parser import positive_float
+    from rfctl.commands.parser import command_parser, positive_float
 
-    p = sub.add_parser(
-        "probe",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(sub, "probe", parents, HELP, DESCRIPTION)
     p.__class__ = _ProbeParser  # subparsers offer no per-command parser class
     p.add_argument(
         "names",

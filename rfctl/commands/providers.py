@@ -6,7 +6,6 @@ renders the rows through rfctl.table.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from rfctl.checks import DEFAULT_TIMEOUT
@@ -23,15 +22,10 @@ tab-separated text into a pipe, --json for machines."""
 
 
 def add_parser(sub, parents):
+    from rfctl.commands.parser import command_parser
     from rfctl.table import add_format_options
 
-    p = sub.add_parser(
-        "providers",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(sub, "providers", parents, HELP, DESCRIPTION)
     p.add_argument("names", nargs="*", metavar="PROVIDER", help="only these providers")
     p.add_argument(
         "--timeout",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 HELP = "list saved request templates, show one, print their directory"
 
 DESCRIPTION = """\
@@ -18,26 +16,11 @@ ACTIONS = ("list", "show", "path")
 
 
 def add_parser(sub, parents):
-    from rfctl.table import add_format_options
+    from rfctl.commands.parser import action_command
 
-    p = sub.add_parser(
-        "templates",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "action",
-        nargs="?",
-        default="list",
-        choices=ACTIONS,
-        metavar="ACTION",
-        help="list (default) | show NAME | path",
-    )
+    usage = "list (default) | show NAME | path"
+    p = action_command(sub, "templates", parents, HELP, DESCRIPTION, run, ACTIONS, usage, "list")
     p.add_argument("name", nargs="?", metavar="NAME", help="template name")
-    add_format_options(p, jsonl=False)
-    p.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -3,7 +3,6 @@ usage log(s). What is counted, and how, is rfctl.usage_stats."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 # What --by accepts (rfctl.usage_stats knows how to group by each). Here, not
@@ -55,13 +54,9 @@ METRICS = ("cost", "requests", "tokens")  # what the bars of a terminal table me
 
 
 def add_parser(sub, parents):
-    p = sub.add_parser(
-        "usage",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    from rfctl.commands.parser import command_parser
+
+    p = command_parser(sub, "usage", parents, HELP, DESCRIPTION)
     p.add_argument(
         "files",
         nargs="*",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 
-from rfctl.providers import features, media, prompt_cache, structured, thinking
+from rfctl.providers import features, media, prompt_cache, structured, thinking, wire
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -25,6 +25,7 @@ from rfctl.providers.base import (
     Usage,
     error_message,
     history,
+    sampling,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
 from rfctl.providers.http import HTTPAdapter
@@ -49,17 +50,11 @@ _TYPE_STATUS = {
 }
 
 
-class AnthropicAdapter(HTTPAdapter):
+class AnthropicAdapter(features.Features, HTTPAdapter):
     kind = "anthropic"
     protocol = "anthropic"
     generate_path = "/v1/messages"
-    on_reasoning = None  # set for one call by features.generate
-
-    def __init__(self, provider, session=None):
-        super().__init__(provider, session)
-        # The paths carry /v1; tolerate a base_url that already does.
-        if self.base_url.endswith("/v1"):
-            self.base_url = self.base_url[: -len("/v1")]
+    path_prefixes = ("/v1",)
 
     def headers(self) -> dict[str, str]:
         h = super().headers()
@@ -69,9 +64,6 @@ class AnthropicAdapter(HTTPAdapter):
         return h
 
     # ------------------------------------------------------------ generate hooks
-
-    def generate(self, req, timeouts, on_text=None):
-        return features.generate(self, super().generate, req, timeouts, on_text)
 
     def payload(self, req: Request, model: str) -> dict:
         how = structured.mode(self.kind, model, req) if req.schema is not None else None
@@ -86,12 +78,7 @@ class AnthropicAdapter(HTTPAdapter):
             body["messages"].append({"role": "assistant", "content": req.prefill})
         if req.system:
             body["system"] = req.system
-        if req.temperature is not None:
-            body["temperature"] = req.temperature
-        if req.stop:
-            body["stop_sequences"] = list(req.stop)
-        if req.stream:
-            body["stream"] = True
+        body.update(sampling(req, "stop_sequences"))
         structured.anthropic(body, req, how)
         thinking.anthropic(body, req, model)
         prompt_cache.mark(body, _cache_setting(req, self.provider), model)
@@ -100,24 +87,14 @@ class AnthropicAdapter(HTTPAdapter):
     def first_listed(self, clock: Clock) -> str:
         ids = [m.id for m in _models(self.fetch_json("GET", "/v1/models?limit=20", clock))]
         if not ids:
-            raise ProviderError(
-                "not_found",
-                f"no model configured for provider {self.name!r} and the server lists none",
-                transient=False,
-            )
+            raise wire.no_model(self.name)
         return ids[0]  # Anthropic lists the newest first
 
     def parse(self, body, answer: Answer, status: int) -> None:
         if not isinstance(body, dict) or not isinstance(body.get("content"), list):
             if isinstance(body, dict) and (body.get("type") == "error" or body.get("error")):
                 raise _error(body)
-            raise ProviderError(
-                "bad_response",
-                "response is not a Messages API message",
-                transient=True,
-                status=status,
-                accepted=True,
-            )
+            raise wire.bad_response("response is not a Messages API message", status)
         text = "".join(
             b.get("text", "")
             for b in body["content"]

@@ -66,6 +66,26 @@ def history(req: Request) -> list[dict]:
     return out
 
 
+def chat_turns(req: Request) -> list[dict]:
+    """What goes before the new user message on the wires that take the system
+    prompt as a message (OpenAI, Ollama): one leading system message, then history."""
+    system = [{"role": "system", "content": req.system}] if req.system else []
+    return [*system, *history(req)]
+
+
+def sampling(req: Request, stop_field: str = "stop") -> dict:
+    """temperature, stop sequences and stream as the Anthropic and OpenAI wires
+    take them (top-level fields; Ollama nests its own under "options")."""
+    out: dict = {}
+    if req.temperature is not None:
+        out["temperature"] = req.temperature
+    if req.stop:
+        out[stop_field] = list(req.stop)
+    if req.stream:
+        out["stream"] = True
+    return out
+
+
 def input_text(req: Request) -> str:
     """The text of every message sent: the history's turns, then the prompt
     (what the context window and the price are counted on)."""

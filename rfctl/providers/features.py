@@ -15,6 +15,16 @@ from rfctl.providers import media, structured, thinking
 from rfctl.providers.base import OnText, ProviderError, Request, Result, Timeouts
 
 
+class Features:
+    """Mixin before HTTPAdapter: its generate() (the template) runs through
+    generate() below."""
+
+    on_reasoning = None  # set for one call by generate()
+
+    def generate(self, req: Request, timeouts: Timeouts, on_text: OnText | None = None) -> Result:
+        return generate(self, super().generate, req, timeouts, on_text)
+
+
 def generate(adapter, template, req: Request, timeouts: Timeouts, on_text: OnText | None) -> Result:
     # The stream readers hand reasoning pieces to this (Answer.think).
     adapter.on_reasoning = req.on_reasoning

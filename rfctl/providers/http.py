@@ -45,10 +45,11 @@ from rfctl.providers.base import (
     classify_http,
     error_message,
 )
-from rfctl.providers.clock import Clock
+from rfctl.providers.clock import Clock, short_clock
 from rfctl.providers.discovery import remembered
 from rfctl.providers.streams import iter_lines, iter_sse, read_all, read_head
 from rfctl.providers.text import server_text
+from rfctl.providers.wire import bad_response
 from rfctl.redact import display_url, redact, register_secret, secret_header
 
 USER_AGENT = f"rfctl/{__version__}"
@@ -63,6 +64,8 @@ class HTTPAdapter:
     protocol = "http"  # names what discovery remembers about this adapter's servers
     generate_path = ""  # where generate() posts, under base_url
     framing = "sse"  # how its streams are framed: "sse" or "ndjson" (see records())
+    # Suffixes its paths already carry: taken off a base_url copied with one on it.
+    path_prefixes: tuple[str, ...] = ()
 
     def __init__(self, provider, session: requests.Session | None = None):
         self.provider = provider  # rfctl.config.ProviderConfig
@@ -85,6 +88,9 @@ class HTTPAdapter:
         self.session.headers["User-Agent"] = USER_AGENT
         # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
         self.session.headers["Accept-Encoding"] = "identity"
+        for suffix in self.path_prefixes:
+            if self.base_url.endswith(suffix):
+                self.base_url = self.base_url[: -len(suffix)]
 
     # ------------------------------------------------------------ the steps of a call
 
@@ -340,6 +346,18 @@ class HTTPAdapter:
             return None
         return _json(raw, resp, f"{path}: response", 120)
 
+    def fetch_spare(self, path: str, end: float):
+        """GET a small JSON document in the time left before `end` (a monotonic
+        time): None when too little is left or the call fails. For the extras of
+        a health check, which must not fail it."""
+        left = end - time.monotonic()
+        if left <= 0.05:
+            return None
+        try:
+            return self.fetch_json("GET", path, short_clock(left))
+        except ProviderError:
+            return None
+
 
 def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
     try:
@@ -347,13 +365,7 @@ def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
     except (ValueError, RecursionError):  # RecursionError: nested too deep
         # An HTML page (a captive portal, a proxy's login) shows as its text.
         snippet = server_text(raw[: shown * 8].decode("utf-8", "replace"), shown)
-        raise ProviderError(
-            "bad_response",
-            f"{what} is not JSON: {snippet!r}",
-            transient=True,
-            status=resp.status_code,
-            accepted=True,
-        ) from None
+        raise bad_response(f"{what} is not JSON: {snippet!r}", resp.status_code) from None
 
 
 def _peek(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from rfctl.providers import features, media, structured, thinking
+from rfctl.providers import features, media, structured, thinking, wire
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -19,7 +19,7 @@ from rfctl.providers.base import (
     ProviderError,
     Request,
     Usage,
-    history,
+    chat_turns,
     normalise_finish,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
@@ -28,19 +28,12 @@ from rfctl.providers.streams import iter_ndjson
 from rfctl.providers.wire import as_int, cut, in_stream_error, malformed
 
 
-class OllamaAdapter(HTTPAdapter):
+class OllamaAdapter(features.Features, HTTPAdapter):
     kind = "ollama"
     protocol = "ollama"
     generate_path = "/api/chat"
     framing = "ndjson"
-    on_reasoning = None  # set for one call by features.generate
-
-    def __init__(self, provider, session=None):
-        super().__init__(provider, session)
-        # Paths carry /api; tolerate a base_url copied with /api or /v1 on it.
-        for suffix in ("/api", "/v1"):
-            if self.base_url.endswith(suffix):
-                self.base_url = self.base_url[: -len(suffix)]
+    path_prefixes = ("/api", "/v1")  # a base_url copied with /api or /v1 on it
 
     def headers(self) -> dict[str, str]:
         h = super().headers()
@@ -50,15 +43,9 @@ class OllamaAdapter(HTTPAdapter):
 
     # ------------------------------------------------------------ generate hooks
 
-    def generate(self, req, timeouts, on_text=None):
-        return features.generate(self, super().generate, req, timeouts, on_text)
-
     def payload(self, req: Request, model: str) -> dict:
         how = structured.mode(self.kind, model, req) if req.schema is not None else None
-        messages = []
-        if req.system:
-            messages.append({"role": "system", "content": req.system})
-        messages.extend(history(req))  # one leading system message, then alternating turns
+        messages = chat_turns(req)
         user: dict = {"role": "user", "content": structured.prompt(req, how)}
         if req.attachments:
             user["images"] = media.ollama_images(req.attachments)
@@ -83,32 +70,16 @@ class OllamaAdapter(HTTPAdapter):
     def first_listed(self, clock: Clock) -> str:
         names = _tag_names(self.fetch_json("GET", "/api/tags", clock))
         if not names:
-            raise ProviderError(
-                "not_found",
-                f"no model configured for provider {self.name!r} and Ollama has none pulled",
-                transient=False,
-            )
+            raise wire.no_model(self.name, " and Ollama has none pulled")
         return names[0]
 
     def parse(self, body, answer: Answer, status: int) -> None:
         if not isinstance(body, dict):
-            raise ProviderError(
-                "bad_response",
-                "response is not a JSON object",
-                transient=True,
-                status=status,
-                accepted=True,
-            )
+            raise wire.bad_response("response is not a JSON object", status)
         if body.get("error"):
             raise _error(body)
         if not isinstance(body.get("message"), dict):
-            raise ProviderError(
-                "bad_response",
-                "response has no message",
-                transient=True,
-                status=status,
-                accepted=True,
-            )
+            raise wire.bad_response("response has no message", status)
         answer.on_reasoning = self.on_reasoning
         answer.think(thinking.ollama_reasoning(body.get("message")))
         answer.whole(_content(body))
@@ -151,13 +122,7 @@ class OllamaAdapter(HTTPAdapter):
     def _pulled(self, end: float) -> list[str]:
         """Model names from /api/tags, best effort within the health check's time
         (one call: the per-model /api/show of list_models is too slow for probes)."""
-        left = end - time.monotonic()
-        if left <= 0.05:
-            return []
-        try:
-            tags = self.fetch_json("GET", "/api/tags", short_clock(left))
-        except ProviderError:
-            return []
+        tags = self.fetch_spare("/api/tags", end)
         items = tags.get("models") if isinstance(tags, dict) else None
         return [
             str(m.get("name") or m.get("model"))

@@ -24,7 +24,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from rfctl.providers import features, media, structured, thinking
+from rfctl.providers import features, media, structured, thinking, wire
 from rfctl.providers.answer import Answer
 from rfctl.providers.base import (
     Health,
@@ -32,9 +32,10 @@ from rfctl.providers.base import (
     ProviderError,
     Request,
     Usage,
+    chat_turns,
     error_message,
-    history,
     normalise_finish,
+    sampling,
 )
 from rfctl.providers.clock import Clock, ms_since, short_clock, time_left
 from rfctl.providers.discovery import known, learn
@@ -65,11 +66,10 @@ TRAITS = {
 NO_STREAM_OPTIONS = "openai.no_stream_options"
 
 
-class OpenAIAdapter(HTTPAdapter):
+class OpenAIAdapter(features.Features, HTTPAdapter):
     kind = "openai"
     protocol = "openai"
     generate_path = "/chat/completions"
-    on_reasoning = None  # set for one call by features.generate
 
     def __init__(self, provider, session=None):
         super().__init__(provider, session)
@@ -91,15 +91,9 @@ class OpenAIAdapter(HTTPAdapter):
 
     # ------------------------------------------------------------ generate hooks
 
-    def generate(self, req, timeouts, on_text=None):
-        return features.generate(self, super().generate, req, timeouts, on_text)
-
     def payload(self, req: Request, model: str) -> dict:
         how = structured.mode(self.kind, model, req) if req.schema is not None else None
-        messages = []
-        if req.system:
-            messages.append({"role": "system", "content": req.system})
-        messages.extend(history(req))  # one leading system message, then alternating turns
+        messages = chat_turns(req)
         content = media.openai_content(structured.prompt(req, how), req.attachments)
         messages.append({"role": "user", "content": content})
         body: dict = {"model": model, "messages": messages}
@@ -110,14 +104,9 @@ class OpenAIAdapter(HTTPAdapter):
         limit = thinking.output_limit(req)  # reasoning counts in the output limit
         if limit is not None:
             body[self.traits.max_tokens_field] = limit
-        if req.temperature is not None:
-            body["temperature"] = req.temperature
-        if req.stop:
-            body["stop"] = list(req.stop)
-        if req.stream:
-            body["stream"] = True
-            if not known(NO_STREAM_OPTIONS, self.base_url):
-                body["stream_options"] = {"include_usage": True}
+        body.update(sampling(req))
+        if req.stream and not known(NO_STREAM_OPTIONS, self.base_url):
+            body["stream_options"] = {"include_usage": True}
         structured.openai(body, req, how, self.kind)
         thinking.openai(body, req, self.kind)
         return body
@@ -127,12 +116,7 @@ class OpenAIAdapter(HTTPAdapter):
         if how == "default":
             return "default"
         if how == "required":
-            raise ProviderError(
-                "not_found",
-                f"no model configured for provider {self.name!r}: "
-                "set `model` in its config or pass -m",
-                transient=False,
-            )
+            raise wire.no_model(self.name, ": set `model` in its config or pass -m")
         return super().no_model(clock)
 
     def first_listed(self, clock: Clock) -> str:
@@ -140,33 +124,17 @@ class OpenAIAdapter(HTTPAdapter):
         # LM Studio lists every downloaded model, embedding models included.
         chat = [i for i in ids if "embed" not in i.lower()] or ids
         if not chat:
-            raise ProviderError(
-                "not_found",
-                f"no model configured for provider {self.name!r} and the server lists none",
-                transient=False,
-            )
+            raise wire.no_model(self.name)
         return chat[0]
 
     def parse(self, body, answer: Answer, status: int) -> None:
         if not isinstance(body, dict):
-            raise ProviderError(
-                "bad_response",
-                "response is not a JSON object",
-                transient=True,
-                status=status,
-                accepted=True,
-            )
+            raise wire.bad_response("response is not a JSON object", status)
         if body.get("error"):  # some servers report failures with a 200
             raise _body_error(body)
         choices = body.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise ProviderError(
-                "bad_response",
-                "response has no choices",
-                transient=True,
-                status=status,
-                accepted=True,
-            )
+            raise wire.bad_response("response has no choices", status)
         choice = next(
             (c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), choices[0]
         )
@@ -262,13 +230,7 @@ class OpenAIAdapter(HTTPAdapter):
     def _served(self, end: float) -> list[str]:
         """Best effort, for a health endpoint that lists nothing: what /models says,
         within what is left of the health check's time."""
-        left = end - time.monotonic()
-        if left <= 0.05:
-            return []
-        try:
-            body = self.fetch_json("GET", "/models", short_clock(left))
-        except ProviderError:
-            return []
+        body = self.fetch_spare("/models", end)
         return [m.id for m in _model_list(body)] if isinstance(body, dict) else []
 
     def list_models(self, timeout: float) -> list[ModelInfo]:

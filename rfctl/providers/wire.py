@@ -39,6 +39,19 @@ def in_stream_error(
     )
 
 
+def bad_response(message: str, status: int) -> ProviderError:
+    """A 2xx body that is not what the protocol promises. Transient (another
+    server, or the next try, may answer properly); the server took the request."""
+    return ProviderError("bad_response", message, transient=True, status=status, accepted=True)
+
+
+def no_model(name: str, detail: str = " and the server lists none") -> ProviderError:
+    """No model named for provider `name` and none to be found; `detail` says why."""
+    return ProviderError(
+        "not_found", f"no model configured for provider {name!r}{detail}", transient=False
+    )
+
+
 def malformed(data: str) -> ProviderError:
     """A stream record that is not the JSON the protocol promises."""
     snippet = data if len(data) <= 80 else data[:77] + "..."
