@@ -34,6 +34,7 @@ class Attempt:
     wait_ms: float = 0.0  # backoff slept before this attempt
     ttft_ms: float | None = None
     cost_usd: float | None = 0.0
+    price_source: str | None = None  # where cost_usd's price came from (rfctl.cost)
 
     def as_json(self) -> dict:
         out = {
@@ -57,18 +58,28 @@ def settle(
     planned,
     registry,
     prompt: PromptTokens,
-) -> tuple[str | None, float | None]:
-    """The model that answered and what the answer cost. Fills in the usage
-    the provider did not report. A cloud answer is priced as the model the
-    provider says it used (a snapshot of the one asked for may differ in
-    price); a local one as planned (free)."""
+) -> tuple[str | None, float | None, str | None]:
+    """The model that answered, what the answer cost and where its price
+    came from. Fills in the usage the provider did not report. A cloud
+    answer is priced as the model the provider says it used (a snapshot of
+    the one asked for may differ in price), at the price valid now (the
+    record's time); a local one as planned (free)."""
     model = result.model or sent or provider.model
     fill_usage(result.usage, result.text, model, prompt)
-    entry = registry().resolve(model) if model and not provider.local else planned
-    if entry is None:
-        entry = planned
-    free = provider.local or bool(getattr(entry, "free", False))
-    return model, price(result.usage, entry, free=free, provider=provider.name, model=model)
+    if provider.local:
+        return model, 0.0, None
+    from datetime import UTC, datetime
+
+    from rfctl.cost import cost_usd, price_for, warn_unpriced
+
+    entry = (registry().resolve(model) if model else None) or planned
+    found = price_for(provider, entry, model, datetime.now(UTC))
+    if found is None and getattr(entry, "free", False):
+        return model, 0.0, None  # a model the registry declares free, priced nowhere
+    cost = cost_usd(result.usage, found, free=False)
+    if cost is None:
+        warn_unpriced(provider.name, model)
+    return model, cost, found.source if found is not None and cost is not None else None
 
 
 def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens) -> None:
@@ -85,17 +96,6 @@ def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens)
     usage.reported = False
 
 
-def price(usage: Usage, entry, *, free: bool, provider: str, model: str | None) -> float | None:
-    """USD for this usage at the registry entry's prices; None (warned once
-    per model) when the price is unknown: never a silent 0."""
-    from rfctl.cost import cost_usd, warn_unpriced
-
-    cost = cost_usd(usage, getattr(entry, "prices", None), free=free)
-    if cost is None:
-        warn_unpriced(provider, model)
-    return cost
-
-
 def success(
     provider: str,
     kind: str,
@@ -105,6 +105,7 @@ def success(
     number: int,
     wait_s: float,
     cost: float | None,
+    price_source: str | None = None,
 ) -> Attempt:
     return Attempt(
         provider,
@@ -117,6 +118,7 @@ def success(
         wait_ms=wait_s * 1000.0,
         ttft_ms=result.ttft_ms,
         cost_usd=cost,
+        price_source=price_source,
     )
 
 
@@ -175,6 +177,8 @@ def log(
             latency_ms=a.latency_ms,
             ttft_ms=a.ttft_ms,
             cost_usd=a.cost_usd,
+            price_source=a.price_source,
+            cache_write_tokens=getattr(usage, "cache_write_tokens", None),
             stream=stream,
             finish_reason=finish,
         )

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from conftest import REPO
 
 _FAKE = """\
-import http.server, os, signal, sys
+import http.server, json, os, signal, sys
 args = sys.argv[1:]
 port = int(args[args.index("--port") + 1])
 print("fake llama-server: loading", " ".join(args), flush=True)
@@ -35,12 +35,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b'{"status":"ok"}'
         elif self.path == "/slots" and os.environ.get("FAKE_LLAMA_MODE") == "busy":
             body = b'[{"id": 0, "is_processing": true}]'
+        elif self.path == "/v1/models":
+            alias = args[args.index("--alias") + 1] if "--alias" in args else "model"
+            body = json.dumps({"object": "list", "data": [{"id": alias}]}).encode()
         else:
             body = b"[]"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        # A chat completion, streamed as llama-server streams it; the request
+        # body is kept (FAKE_LLAMA_REQUESTS) for tests that check what was asked.
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        seen = os.environ.get("FAKE_LLAMA_REQUESTS")
+        if seen:
+            with open(seen, "a") as f:
+                f.write(body.decode() + "\\n")
+        alias = args[args.index("--alias") + 1] if "--alias" in args else "model"
+        chunks = [
+            {"model": alias, "choices": [{"index": 0, "delta": {"content": "Paris"}}]},
+            {"model": alias, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+             "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}},
+        ]
+        out = "".join(f"data: {json.dumps(c)}\\n\\n" for c in chunks) + "data: [DONE]\\n\\n"
+        data = out.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, *args):
         print("fake llama-server: request", self.path, flush=True)

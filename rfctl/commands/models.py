@@ -87,7 +87,9 @@ def run(args) -> int:
     reg = registry.load(paths)
     cfg = config.load(paths)
     providers = select(cfg, args.provider, enabled_only=not args.provider)
-    listings = {} if args.no_check else list_all(providers, args.timeout)
+    providers, listings = _reach(providers, paths, start=bool(args.provider) and not args.no_check)
+    if not args.no_check:
+        listings.update(list_all([p for p in providers if p.name not in listings], args.timeout))
     rows = build_rows(
         reg, providers, listings, registry_rows=not args.provider, checked=not args.no_check
     )
@@ -105,6 +107,26 @@ def run(args) -> int:
 
     emit(rows, _columns(), args.format, header=not args.no_header)
     return 0
+
+
+def _reach(providers: list, paths, *, start: bool) -> tuple[list, dict]:
+    """Providers as they can be listed: a managed llama-server's URL, started
+    when the provider was named (-p), else only while it runs; a server that
+    is not running, or cannot start, is a listing that says so."""
+    from rfctl import localserver
+    from rfctl.checks import Listing
+    from rfctl.errors import RfctlError
+
+    out, listings = [], {}
+    for p in providers:
+        try:
+            q = localserver.started(p, paths) if start else localserver.current(p, paths)
+        except RfctlError as e:
+            q, listings[p.name] = p, Listing("down", detail=e.message)
+        if q is None:
+            q, listings[p.name] = p, Listing("unknown", detail="managed, not running")
+        out.append(q)
+    return out, listings
 
 
 def _names_offline(reg, capabilities: list[str]) -> int:

@@ -140,7 +140,13 @@ def _run(args) -> int:
     started = time.time()
     t0 = time.monotonic()
     fn = generate_probe if args.generate else shallow_probe
-    results = parallel(lambda p: fn(p, cfg, reg, args.timeout), providers, args.timeout)
+    from rfctl import localserver  # a managed llama-server is started to be probed
+
+    results = parallel(
+        lambda p: fn(localserver.started(p, paths, timeout=args.timeout), cfg, reg, args.timeout),
+        providers,
+        args.timeout,
+    )
     outcomes = [
         value if exc is None else crashed_probe(p, exc, secs)
         for p, (value, exc, secs) in zip(providers, results, strict=True)

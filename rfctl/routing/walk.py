@@ -147,7 +147,7 @@ class Walk:
         """Attempts on one provider under the retry policy; raises the last failure."""
         from rfctl.providers import make_adapter
 
-        adapter = attempt.adapter_for(c.provider, make_adapter)
+        adapter = attempt.adapter_for(c.provider, make_adapter, self.paths)
         r = replace(self.req, model=c.model, stream=True)  # TTFT and stall bounds need a stream
 
         try:
@@ -199,11 +199,18 @@ class Walk:
                 raise _Cut(e, self.live.chars)
             raise e
         result = tried.result
-        model, cost = ledger.settle(
+        model, cost, source = ledger.settle(
             result, c.provider, sent=r.model, planned=c.entry, registry=self.reg, prompt=self.toks
         )
         a = ledger.success(
-            c.name, c.provider.kind, result, model=model, number=n, wait_s=wait, cost=cost
+            c.name,
+            c.provider.kind,
+            result,
+            model=model,
+            number=n,
+            wait_s=wait,
+            cost=cost,
+            price_source=source,
         )
         self.outcome.cost_usd = cost
         self._book(a, result.stream, usage=result.usage, finish=result.finish_reason)
