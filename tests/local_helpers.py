@@ -13,7 +13,11 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from conftest import REPO
+
+from rfctl import localserver
+from rfctl.localserver import runtime
 
 _FAKE = """\
 import http.server, json, os, signal, sys
@@ -133,3 +137,20 @@ def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture(name="fake")
+def fake_fixture(tmp_path, monkeypatch):
+    """A fake llama-server and a model file; everything left running is stopped."""
+    binary = fake_llama_server(tmp_path / "bin")
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    starts = tmp_path / "starts"
+    monkeypatch.setenv("FAKE_LLAMA_STARTS", str(starts))
+    monkeypatch.setenv("RFCTL_STATE", str(paths(tmp_path).state))
+    env = SimpleNamespace(binary=binary, model=model, paths=paths(tmp_path), starts=starts)
+    env.files = runtime.files_for(env.paths.state.parent, "local")
+    env.started = lambda: starts.read_text().split() if starts.exists() else []
+    env.provider = lambda model_file, **kw: provider(model_file, server_binary=str(binary), **kw)
+    yield env
+    localserver.stop(env.paths)
