@@ -27,7 +27,7 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state -p --provider --capability --timeout --format' ;;
     'usage')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --since --until --provider --model --by --format --no-header'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --since --until --provider --model --by --format --no-header --reprice'
         valued='--config --models-file --usage-log --state --since --until --provider --model --by --format' ;;
     'probe')
         subs=''

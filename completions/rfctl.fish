@@ -199,6 +199,7 @@ complete -c rfctl -n '__rfctl_at "usage"' -l model -x -a '(__rfctl_names models)
 complete -c rfctl -n '__rfctl_at "usage"' -l by -x -d 'group by provider|model|day|hour|status (repeatable or comma-separated, e.g. --by provider,model)'
 complete -c rfctl -n '__rfctl_at "usage"' -l format -x -a 'table tsv json csv prometheus' -d 'output format (default: table on a terminal, tsv otherwise)'
 complete -c rfctl -n '__rfctl_at "usage"' -l no-header -d 'tsv/csv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "usage"' -l reprice -d 'recompute each record\'s cost from its tokens at current price data (the price valid at its time); the log is not changed'
 complete -c rfctl -n '__rfctl_at "usage"' -F
 
 # rfctl probe

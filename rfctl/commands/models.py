@@ -202,11 +202,11 @@ def build_rows(
 
 def _row(model: str, p, entry, available: str, context, max_output, loaded) -> dict:
     local = p.local if p is not None else bool(entry and entry.free)
-    prices = entry.prices if entry else None
+    prices = None if local else _price(model, p, entry)
     if local:
         inp = out = cached = 0.0
     elif prices:
-        inp, out, cached = prices.input, prices.output, prices.cached_input
+        inp, out, cached = prices.input, prices.output, prices.cache_read
     else:
         inp = out = cached = None
     return {
@@ -221,12 +221,25 @@ def _row(model: str, p, entry, available: str, context, max_output, loaded) -> d
         "input_price": inp,
         "output_price": out,
         "cached_input_price": cached,
+        "price_source": prices.source if prices and not local else None,
         "prices_as_of": prices.as_of if prices and not local else None,
         "free": local,
         "available": available,
         "loaded": loaded,
         "verified": entry.verified if entry else None,
     }
+
+
+def _price(model: str, p, entry):
+    """What a call would pay (rfctl.cost.price_for); a registry row without
+    a provider is priced as its vendor's own API."""
+    from rfctl.cost import price_for
+
+    if p is None and entry is not None and entry.vendor in ("anthropic", "openai"):
+        p = argparse.Namespace(kind=entry.vendor)
+    if p is None and entry is None:
+        return None
+    return price_for(p, entry, model)
 
 
 # ---------------------------------------------------------------- the fast path

@@ -37,6 +37,11 @@ collector; its labels are fixed, so --by does not apply:
                                                     (ok records with attempt > 1)
   rfctl_request_duration_seconds{provider,model}    histogram of every attempt
 
+--reprice prices every record again from its recorded tokens, at the price
+valid at its timestamp in today's price data (your models.yaml, then the
+genai-prices database, then rfctl's own): what the log would say had it been
+written now. Only the output changes; the log is never rewritten.
+
 A line that is not a valid record (torn by a crash, edited) is skipped and
 counted in one warning. A missing default log is an empty result; a FILE that
 cannot be read is bad input (exit 65)."""
@@ -91,6 +96,12 @@ def add_parser(sub, parents):
         help="output format (default: table on a terminal, tsv otherwise)",
     )
     p.add_argument("--no-header", action="store_true", help="tsv/csv: leave out the header line")
+    p.add_argument(
+        "--reprice",
+        action="store_true",
+        help="recompute each record's cost from its tokens at current price data "
+        "(the price valid at its time); the log is not changed",
+    )
     p.set_defaults(run=run)
 
 
@@ -140,6 +151,12 @@ def run(args) -> int:
         models=set(_split(args.model)) or None,
     )
     batches = usagelog.iter_batches(sources, counter)
+    if args.reprice:
+        from rfctl import registry
+        from rfctl.reprice import repriced
+
+        paths = config.resolve_paths(args)
+        batches = repriced(batches, config.load(paths), registry.load(paths))
     try:
         if fmt == "prometheus":
             groups = aggregate(batches, ["provider", "model", "status"], filters, prometheus=True)
