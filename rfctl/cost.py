@@ -13,6 +13,7 @@ Only a call that is not free asks for a price: a local provider costs 0.0 by
 declaration and never loads the price table. The arithmetic is
 rfctl.prices.cost (every token billed in exactly one bucket: uncached input,
 cache reads, 5-minute and 1-hour cache writes, output; tiers; request fees).
+Registry prices bill 1-hour cache writes at WRITE_1H times the input price.
 A model with no known price costs None, which the log writes as null: never
 a silent 0.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # neither is imported at run time by this module
     from rfctl.providers.base import Usage
 
 PER = 1_000_000  # prices are USD per million tokens
+WRITE_1H = 2.0  # a 1-hour cache write costs twice the base input price
 _BY_KIND = {"anthropic": "anthropic", "openai": "openai"}
 
 
@@ -50,11 +52,9 @@ def price_provider(provider) -> str | None:
 def price_for(provider, entry, model: str | None, when: datetime | None = None) -> Price | None:
     """The price of `model` (as the provider named it) on `provider` at
     `when` (default now); `entry` is its registry entry, or None."""
-    from rfctl.prices import from_registry
-
     own = getattr(entry, "prices", None)
     if own is not None and getattr(own, "source", "rfctl") == "user":
-        return from_registry(own, "user")
+        return _registry_price(own, "user")
     pid = price_provider(provider)
     if pid:
         from rfctl.prices import price_table
@@ -65,18 +65,29 @@ def price_for(provider, entry, model: str | None, when: datetime | None = None) 
             found = table.lookup(pid, name, when)
             if found is not None:
                 return found
-    return from_registry(own, "rfctl") if own is not None else None
+    return _registry_price(own, "rfctl") if own is not None else None
+
+
+def _registry_price(prices, source: str) -> Price:
+    """A registry entry's prices as a prices.Price. The registry has no
+    1-hour cache-write price: those writes cost WRITE_1H times the input
+    price (Anthropic's rate; no other vendor reports them)."""
+    from dataclasses import replace
+
+    from rfctl.prices import from_registry
+
+    return replace(from_registry(prices, source), cache_write_1h=prices.input * WRITE_1H)
 
 
 def _as_price(prices) -> Price | None:
     """A prices.Price from either shape (rfctl.registry.Prices too)."""
     if prices is None:
         return None
-    from rfctl.prices import Price, from_registry
+    from rfctl.prices import Price
 
     if isinstance(prices, Price):
         return prices
-    return from_registry(prices, getattr(prices, "source", "rfctl"))
+    return _registry_price(prices, getattr(prices, "source", "rfctl"))
 
 
 def cost_usd(usage: Usage, prices, *, free: bool) -> float | None:

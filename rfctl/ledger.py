@@ -68,18 +68,29 @@ def settle(
     fill_usage(result.usage, result.text, model, prompt)
     if provider.local:
         return model, 0.0, None
+    entry = (registry().resolve(model) if model else None) or planned
+    return (model, *price_of(result.usage, provider, entry, model))
+
+
+def price_of(usage: Usage, provider, entry, model: str | None) -> tuple[float | None, str | None]:
+    """(USD, price source) for this usage on a configured provider at the
+    price valid now (rfctl.cost.price_for: the user's models.yaml, then
+    genai-prices, then rfctl's own); (None, None), warned once per model,
+    when the price is unknown: never a silent 0."""
+    if provider.local:
+        return 0.0, None
     from datetime import UTC, datetime
 
     from rfctl.cost import cost_usd, price_for, warn_unpriced
 
-    entry = (registry().resolve(model) if model else None) or planned
     found = price_for(provider, entry, model, datetime.now(UTC))
     if found is None and getattr(entry, "free", False):
-        return model, 0.0, None  # a model the registry declares free, priced nowhere
-    cost = cost_usd(result.usage, found, free=False)
+        return 0.0, None  # a model the registry declares free, priced nowhere
+    cost = cost_usd(usage, found, free=False)
     if cost is None:
         warn_unpriced(provider.name, model)
-    return model, cost, found.source if found is not None and cost is not None else None
+        return None, None
+    return cost, found.source
 
 
 def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens) -> None:
@@ -94,6 +105,17 @@ def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens)
     if usage.output_tokens is None:
         usage.output_tokens = tokens.estimate(text, model)
     usage.reported = False
+
+
+def price(usage: Usage, entry, *, free: bool, provider: str, model: str | None) -> float | None:
+    """USD for this usage at the registry entry's prices; None (warned once
+    per model) when the price is unknown: never a silent 0."""
+    from rfctl.cost import cost_usd, warn_unpriced
+
+    cost = cost_usd(usage, getattr(entry, "prices", None), free=free)
+    if cost is None:
+        warn_unpriced(provider, model)
+    return cost
 
 
 def success(

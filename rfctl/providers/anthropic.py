@@ -205,14 +205,16 @@ def map_usage(u) -> Usage:
         total = (fresh or 0) + (writes or 0) + (reads or 0)
     details = u.get("output_tokens_details")
     thinking = as_int(details.get("thinking_tokens")) if isinstance(details, dict) else None
-    ttl = u.get("cache_creation")  # the writes split by TTL: 1-hour ones cost more
-    w1h = as_int(ttl.get("ephemeral_1h_input_tokens")) if isinstance(ttl, dict) else None
+    creation = u.get("cache_creation")  # the writes split by TTL
+    writes_1h = (
+        as_int(creation.get("ephemeral_1h_input_tokens")) if isinstance(creation, dict) else None
+    )
     return Usage(
         input_tokens=total,
         output_tokens=out,
         cached_input_tokens=reads,
         cache_write_tokens=writes,
-        cache_write_1h_tokens=w1h,
+        cache_write_1h_tokens=writes_1h,
         reasoning_tokens=thinking,
         reported=fresh is not None or out is not None,
     )

@@ -40,7 +40,7 @@ class Usage:
     output_tokens: int | None = None  # reasoning included
     cached_input_tokens: int | None = None  # cache reads (part of input_tokens)
     cache_write_tokens: int | None = None  # cache writes (part of input_tokens)
-    cache_write_1h_tokens: int | None = None  # 1-hour cache writes (part of cache_write_tokens)
+    cache_write_1h_tokens: int | None = None  # the 1-hour part of cache_write_tokens
     reasoning_tokens: int | None = None  # part of output_tokens
     reported: bool = False  # True when the server said so; False: unknown or estimated
 
