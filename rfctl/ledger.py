@@ -200,7 +200,6 @@ def log(
             ttft_ms=a.ttft_ms,
             cost_usd=a.cost_usd,
             price_source=a.price_source,
-            cache_write_tokens=getattr(usage, "cache_write_tokens", None),
             stream=stream,
             finish_reason=finish,
         )
