@@ -58,6 +58,22 @@ def settle(
     planned,
     registry,
     prompt: PromptTokens,
+) -> tuple[str | None, float | None]:
+    """The model that answered and what the answer cost (see settled)."""
+    model, cost, _source = settled(
+        result, provider, sent=sent, planned=planned, registry=registry, prompt=prompt
+    )
+    return model, cost
+
+
+def settled(
+    result: Result,
+    provider: ProviderConfig,
+    *,
+    sent: str | None,
+    planned,
+    registry,
+    prompt: PromptTokens,
 ) -> tuple[str | None, float | None, str | None]:
     """The model that answered, what the answer cost and where its price
     came from. Fills in the usage the provider did not report. A cloud

@@ -199,7 +199,7 @@ class Walk:
                 raise _Cut(e, self.live.chars)
             raise e
         result = tried.result
-        model, cost, source = ledger.settle(
+        model, cost, source = ledger.settled(
             result, c.provider, sent=r.model, planned=c.entry, registry=self.reg, prompt=self.toks
         )
         a = ledger.success(
