@@ -10,7 +10,7 @@
 _rfctl_spec() {
     case $1 in
     '')
-        subs='generate providers models usage probe config cache conversations templates completions'
+        subs='generate providers models usage probe config cache conversations templates completions local'
         opts='-h --help --config --models-file --usage-log --state -v --verbose --version'
         valued='--config --models-file --usage-log --state' ;;
     'generate')
@@ -27,7 +27,7 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state -p --provider --capability --timeout --format' ;;
     'usage')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose --since --until --provider --model --by --format --no-header --wide --metric --latency'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --since --until --provider --model --by --format --no-header --wide --metric --latency --reprice'
         valued='--config --models-file --usage-log --state --since --until --provider --model --by --format --metric' ;;
     'probe')
         subs=''
@@ -62,6 +62,18 @@ _rfctl_spec() {
         opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header --wide'
         valued='--config --models-file --usage-log --state --format' ;;
     'completions')
+        subs=''
+        opts='-h --help --config --models-file --usage-log --state -v --verbose'
+        valued='--config --models-file --usage-log --state' ;;
+    'local')
+        subs='status stop'
+        opts='-h --help --config --models-file --usage-log --state -v --verbose'
+        valued='--config --models-file --usage-log --state' ;;
+    'local status')
+        subs=''
+        opts='-h --help --config --models-file --usage-log --state -v --verbose --format --json --no-header --wide'
+        valued='--config --models-file --usage-log --state --format' ;;
+    'local stop')
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose'
         valued='--config --models-file --usage-log --state' ;;
@@ -153,6 +165,18 @@ _rfctl_kind() {
         kind='file' ;;
     'completions|')
         kind='choices bash zsh fish' ;;
+    'local|--config'|'local|--models-file'|'local|--usage-log'|'local|--state')
+        kind='file' ;;
+    'local status|--config'|'local status|--models-file'|'local status|--usage-log'|'local status|--state')
+        kind='file' ;;
+    'local status|--format')
+        kind='choices table tsv json' ;;
+    'local status|')
+        kind='providers' ;;
+    'local stop|--config'|'local stop|--models-file'|'local stop|--usage-log'|'local stop|--state')
+        kind='file' ;;
+    'local stop|')
+        kind='providers' ;;
     *)
         kind='' ;;
     esac

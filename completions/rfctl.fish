@@ -8,9 +8,11 @@
 function __rfctl_subs
     switch $argv[1]
         case ''
-            printf '%s\n' generate providers models usage probe config cache conversations templates completions
+            printf '%s\n' generate providers models usage probe config cache conversations templates completions local
         case 'config'
             printf '%s\n' init show path
+        case 'local'
+            printf '%s\n' status stop
     end
 end
 
@@ -43,6 +45,12 @@ function __rfctl_valued
         case 'templates'
             printf '%s\n' --config --models-file --usage-log --state --format
         case 'completions'
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'local'
+            printf '%s\n' --config --models-file --usage-log --state
+        case 'local status'
+            printf '%s\n' --config --models-file --usage-log --state --format
+        case 'local stop'
             printf '%s\n' --config --models-file --usage-log --state
     end
 end
@@ -108,6 +116,7 @@ complete -c rfctl -n '__rfctl_at ""' -a 'cache' -d 'response cache: show its siz
 complete -c rfctl -n '__rfctl_at ""' -a 'conversations' -d 'list stored conversations, print one\'s transcript'
 complete -c rfctl -n '__rfctl_at ""' -a 'templates' -d 'list saved request templates, show one, print their directory'
 complete -c rfctl -n '__rfctl_at ""' -a 'completions' -d 'print the shell completion script for bash, zsh or fish'
+complete -c rfctl -n '__rfctl_at ""' -a 'local' -d 'show or stop the llama-server rfctl runs for local providers'
 complete -c rfctl -n '__rfctl_at ""' -s h -l help -d 'show this help message and exit'
 complete -c rfctl -n '__rfctl_at ""' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
 complete -c rfctl -n '__rfctl_at ""' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
@@ -215,6 +224,7 @@ complete -c rfctl -n '__rfctl_at "usage"' -l no-header -d 'tsv/csv: leave out th
 complete -c rfctl -n '__rfctl_at "usage"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
 complete -c rfctl -n '__rfctl_at "usage"' -l metric -x -a 'cost requests tokens' -d 'table: draw a bar per group of this (default cost; bars are drawn with --by day or hour, or whenever --metric is given)'
 complete -c rfctl -n '__rfctl_at "usage"' -l latency -d 'latency histogram per provider (or per --by group) with p50/p95 marked; tsv/csv/json: bucket counts'
+complete -c rfctl -n '__rfctl_at "usage"' -l reprice -d 'recompute each record\'s cost from its tokens at current price data (the price valid at its time); the log is not changed'
 complete -c rfctl -n '__rfctl_at "usage"' -F
 
 # rfctl probe
@@ -315,3 +325,35 @@ complete -c rfctl -n '__rfctl_at "completions"' -l usage-log -r -F -d 'usage log
 complete -c rfctl -n '__rfctl_at "completions"' -l state -r -F -d 'router state: cooldowns, round-robin cursor, rate buckets, budget reservations (env RFCTL_STATE)'
 complete -c rfctl -n '__rfctl_at "completions"' -s v -l verbose -d 'more detail on stderr (repeatable)'
 complete -c rfctl -n '__rfctl_at "completions"' -a 'bash zsh fish'
+
+# rfctl local
+complete -c rfctl -n '__rfctl_at "local"' -a 'status' -d 'show the managed servers'
+complete -c rfctl -n '__rfctl_at "local"' -a 'stop' -d 'stop the managed servers now'
+complete -c rfctl -n '__rfctl_at "local"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "local"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "local"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "local"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "local"' -l state -r -F -d 'router state: cooldowns, round-robin cursor, rate buckets, budget reservations (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "local"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+
+# rfctl local status
+complete -c rfctl -n '__rfctl_at "local status"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "local status"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "local status"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "local status"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "local status"' -l state -r -F -d 'router state: cooldowns, round-robin cursor, rate buckets, budget reservations (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "local status"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "local status"' -l format -x -a 'table tsv json' -d 'output shape (default: table on a terminal, tsv otherwise)'
+complete -c rfctl -n '__rfctl_at "local status"' -l json -d 'one JSON array (same as --format json)'
+complete -c rfctl -n '__rfctl_at "local status"' -l no-header -d 'tsv: leave out the header line'
+complete -c rfctl -n '__rfctl_at "local status"' -l wide -d 'table: every column, nothing cut (default: the main columns, fitted to the terminal)'
+complete -c rfctl -n '__rfctl_at "local status"' -a '(__rfctl_names providers)'
+
+# rfctl local stop
+complete -c rfctl -n '__rfctl_at "local stop"' -s h -l help -d 'show this help message and exit'
+complete -c rfctl -n '__rfctl_at "local stop"' -l config -r -F -d 'config file (env RFCTL_CONFIG)'
+complete -c rfctl -n '__rfctl_at "local stop"' -l models-file -r -F -d 'user model registry merged over the shipped one (env RFCTL_MODELS)'
+complete -c rfctl -n '__rfctl_at "local stop"' -l usage-log -r -F -d 'usage log (env RFCTL_USAGE_LOG)'
+complete -c rfctl -n '__rfctl_at "local stop"' -l state -r -F -d 'router state: cooldowns, round-robin cursor, rate buckets, budget reservations (env RFCTL_STATE)'
+complete -c rfctl -n '__rfctl_at "local stop"' -s v -l verbose -d 'more detail on stderr (repeatable)'
+complete -c rfctl -n '__rfctl_at "local stop"' -a '(__rfctl_names providers)'

@@ -95,6 +95,14 @@ class ProviderConfig:
     free: bool | None = None  # None: decided by kind and host (see LOCAL_KINDS)
     allow_insecure: bool = False  # a cloud kind may send its key over plain http
     cache_prompt: str | bool | None = None  # Anthropic prompt caching: "5m" | "1h" | true | false
+    # llamacpp only: rfctl runs the server (rfctl.localserver); base_url is
+    # then the running server's, set just before the first request.
+    model_file: str | None = None  # a .gguf path, or "bundled"
+    idle_timeout: float | None = None  # seconds unused before it exits (default 600)
+    server_args: list[str] = field(default_factory=list)  # extra llama-server options
+    server_binary: str | None = None  # your own llama-server build (CUDA, Metal)
+    max_tokens: int | None = None  # the most this provider is ever asked to write
+    price_provider: str | None = None  # genai-prices provider id (default: by kind/URL)
 
     @property
     def local(self) -> bool:
@@ -239,6 +247,22 @@ def _zero_config_providers() -> list[ProviderConfig]:
     ]
     for i, p in enumerate(out, 1):
         p.priority = i
+    from rfctl.localserver.model import BUNDLED_MAX_TOKENS, extra_installed
+
+    if extra_installed():  # pip install 'rfctl[local]': `-p local`, never routed to unasked
+        out.append(
+            ProviderConfig(
+                "local",
+                "llamacpp",
+                KINDS["llamacpp"][0],
+                None,
+                model="gemma3-270m",
+                priority=len(out) + 1,
+                enabled=False,
+                model_file="bundled",
+                max_tokens=BUNDLED_MAX_TOKENS,
+            )
+        )
     return out
 
 
@@ -278,6 +302,12 @@ _PROVIDER_KEYS = {
     "free": bool,
     "allow_insecure": bool,
     "cache_prompt": (str, bool, int, float),  # checked by _cache_prompt
+    "model_file": str,
+    "idle_timeout": (int, float),
+    "server_args": list,
+    "server_binary": str,
+    "max_tokens": int,
+    "price_provider": str,
 }
 _BUDGET_KEYS = {"daily_usd": (int, float)}
 _CACHE_KEYS = {"enabled": bool, "ttl": (int, float), "max_bytes": int}
@@ -303,6 +333,7 @@ def _check(where: str, table: dict, schema: dict, path: Path) -> None:
 # Numeric keys and the least value each may take (None: no lower bound beyond
 # being a finite number); "positive" values must be strictly greater than 0.
 _POSITIVE = {
+    "idle_timeout",
     "timeout",
     "deadline",
     "connect_timeout",
@@ -521,7 +552,14 @@ def from_dict(data: dict, path: Path) -> Config:
             free=table.get("free"),
             allow_insecure=table.get("allow_insecure", False),
             cache_prompt=_cache_prompt(table.get("cache_prompt"), where, path),
+            model_file=table.get("model_file"),
+            idle_timeout=_f(table.get("idle_timeout")),
+            server_args=[str(a) for a in table.get("server_args", [])],
+            server_binary=table.get("server_binary"),
+            max_tokens=table.get("max_tokens"),
+            price_provider=_price_provider(table.get("price_provider"), where, path),
         )
+        _check_managed(p, table, where, path)
         if p.kind != "stub":
             _check_url(p.base_url, where, path)
             _check_key_transport(p, where, path)
@@ -535,6 +573,48 @@ def from_dict(data: dict, path: Path) -> Config:
     cfg.cache = cache
     cfg.state = parse_state_section(data.get("state"), f"{path}: [state]")
     return _finish(cfg, providers)
+
+
+_SET_BY_RFCTL = {"--port", "--host", "-m", "--model"}
+
+
+def _check_managed(p: ProviderConfig, table: dict, where: str, path: Path) -> None:
+    """model_file and its companions: a llamacpp provider whose server rfctl runs."""
+    keys = ("model_file", "idle_timeout", "server_args", "server_binary")
+    managed_keys = [k for k in keys if k in table]
+    if not managed_keys:
+        return
+    if p.kind != "llamacpp":
+        raise ConfigError(f'{path}: {where}{managed_keys[0]} is only for kind "llamacpp"')
+    if not p.model_file:
+        raise ConfigError(f"{path}: {where}{managed_keys[0]} needs model_file")
+    if "base_url" in table:
+        raise ConfigError(
+            f"{path}: {where}base_url and model_file exclude each other "
+            "(rfctl runs the server on a port it picks)"
+        )
+    for arg in p.server_args:
+        if arg.split("=", 1)[0] in _SET_BY_RFCTL:
+            raise ConfigError(f"{path}: {where}server_args: {arg} is set by rfctl")
+
+
+def _price_provider(name: str | None, where: str, path: Path) -> str | None:
+    """The genai-prices id a provider is priced as; unknown names are an
+    error (checked against the installed database, when there is one)."""
+    if name is None:
+        return None
+    from rfctl.prices import price_table
+
+    table = price_table()
+    if not table:
+        return name
+    pid = table.provider_id(name)
+    if pid is None:
+        raise ConfigError(
+            f"{path}: {where}price_provider: {name!r} is not a provider the price database "
+            f"knows ({', '.join(sorted(table.providers()))})"
+        )
+    return pid
 
 
 def _f(value) -> float | None:

@@ -56,6 +56,7 @@ class Attempt:
     attachment_bytes: int | None = None
     usage: Usage | None = None  # what the record's token counts come from (None: no tokens)
     fallback: bool | None = None  # ok after attempt 1: answered by another provider than the first
+    price_source: str | None = None  # where cost_usd's price came from (rfctl.cost)
 
     def as_json(self) -> dict:
         out = {
@@ -80,17 +81,54 @@ def settle(
     registry,
     prompt: PromptTokens,
 ) -> tuple[str | None, float | None]:
-    """The model that answered and what the answer cost. Fills in the usage
-    the provider did not report. A cloud answer is priced as the model the
-    provider says it used (a snapshot of the one asked for may differ in
-    price); a local one as planned (free)."""
+    """The model that answered and what the answer cost (see settled)."""
+    model, cost, _source = settled(
+        result, provider, sent=sent, planned=planned, registry=registry, prompt=prompt
+    )
+    return model, cost
+
+
+def settled(
+    result: Result,
+    provider: ProviderConfig,
+    *,
+    sent: str | None,
+    planned,
+    registry,
+    prompt: PromptTokens,
+) -> tuple[str | None, float | None, str | None]:
+    """The model that answered, what the answer cost and where its price
+    came from. Fills in the usage the provider did not report. A cloud
+    answer is priced as the model the provider says it used (a snapshot of
+    the one asked for may differ in price), at the price valid now (the
+    record's time); a local one as planned (free)."""
     model = result.model or sent or provider.model
     fill_usage(result.usage, result.text, model, prompt)
-    entry = registry().resolve(model) if model and not provider.local else planned
-    if entry is None:
-        entry = planned
-    free = provider.local or bool(getattr(entry, "free", False))
-    return model, price(result.usage, entry, free=free, provider=provider.name, model=model)
+    if provider.local:
+        return model, 0.0, None
+    entry = (registry().resolve(model) if model else None) or planned
+    return (model, *price_of(result.usage, provider, entry, model))
+
+
+def price_of(usage: Usage, provider, entry, model: str | None) -> tuple[float | None, str | None]:
+    """(USD, price source) for this usage on a configured provider at the
+    price valid now (rfctl.cost.price_for: the user's models.yaml, then
+    genai-prices, then rfctl's own); (None, None), warned once per model,
+    when the price is unknown: never a silent 0."""
+    if provider.local:
+        return 0.0, None
+    from datetime import UTC, datetime
+
+    from rfctl.cost import cost_usd, price_for, warn_unpriced
+
+    found = price_for(provider, entry, model, datetime.now(UTC))
+    if found is None and getattr(entry, "free", False):
+        return 0.0, None  # a model the registry declares free, priced nowhere
+    cost = cost_usd(usage, found, free=False)
+    if cost is None:
+        warn_unpriced(provider.name, model)
+        return None, None
+    return cost, found.source
 
 
 def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens) -> None:
@@ -127,6 +165,7 @@ def success(
     number: int,
     wait_s: float,
     cost: float | None,
+    price_source: str | None = None,
 ) -> Attempt:
     return Attempt(
         provider,
@@ -141,6 +180,7 @@ def success(
         cost_usd=cost,
         attachments=result.attachments,
         attachment_bytes=result.attachment_bytes,
+        price_source=price_source,
     )
 
 
@@ -214,6 +254,7 @@ _FROM_ATTEMPT = (
     "latency_ms",
     "ttft_ms",
     "cost_usd",
+    "price_source",
     "attachments",
     "attachment_bytes",
     "fallback",

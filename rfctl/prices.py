@@ -455,7 +455,9 @@ def price_table(cache_dir=None) -> PriceTable:
     }
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache / f"prices-genai-{version}.json"
-    memo_key = json.dumps([str(path), key])
+    # The table depends on the installed package only: one load per process,
+    # whichever cache directory it was read from.
+    memo_key = json.dumps(key)
     table = _memo.get(memo_key)
     if table is None:
         table = _read(path, key)

@@ -23,7 +23,7 @@ from rfctl.errors import ConfigError
 SHIPPED = Path(__file__).resolve().parent / "data" / "models.yaml"
 VENDORS = ("anthropic", "openai", "local")
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: prices carry their source
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Prices:
     cached_input: float | None = None  # cache reads
     cache_write: float | None = None  # Anthropic 5-minute cache writes
     as_of: str | None = None
+    source: str = "rfctl"  # "user": from the user's models.yaml, which wins over every other
 
 
 @dataclass
@@ -447,6 +448,8 @@ def _merge(shipped: dict[str, dict], user: dict[str, dict], user_path: Path) -> 
     by_lower = {k.lower(): k for k in merged}
     claimed: set[str] = set()
     for model_id, fields in user.items():
+        if fields.get("prices"):
+            fields = {**fields, "prices": {**fields["prices"], "source": "user"}}
         existing = by_lower.get(model_id.lower())
         if existing is None:
             if "vendor" not in fields:

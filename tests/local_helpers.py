@@ -13,10 +13,14 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from conftest import REPO
 
+from rfctl import localserver
+from rfctl.localserver import runtime
+
 _FAKE = """\
-import http.server, os, signal, sys
+import http.server, json, os, signal, sys
 args = sys.argv[1:]
 port = int(args[args.index("--port") + 1])
 print("fake llama-server: loading", " ".join(args), flush=True)
@@ -35,12 +39,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = b'{"status":"ok"}'
         elif self.path == "/slots" and os.environ.get("FAKE_LLAMA_MODE") == "busy":
             body = b'[{"id": 0, "is_processing": true}]'
+        elif self.path == "/v1/models":
+            alias = args[args.index("--alias") + 1] if "--alias" in args else "model"
+            body = json.dumps({"object": "list", "data": [{"id": alias}]}).encode()
         else:
             body = b"[]"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        # A chat completion, streamed as llama-server streams it; the request
+        # body is kept (FAKE_LLAMA_REQUESTS) for tests that check what was asked.
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        seen = os.environ.get("FAKE_LLAMA_REQUESTS")
+        if seen:
+            with open(seen, "a") as f:
+                f.write(body.decode() + "\\n")
+        alias = args[args.index("--alias") + 1] if "--alias" in args else "model"
+        chunks = [
+            {"model": alias, "choices": [{"index": 0, "delta": {"content": "Paris"}}]},
+            {"model": alias, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+             "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}},
+        ]
+        out = "".join(f"data: {json.dumps(c)}\\n\\n" for c in chunks) + "data: [DONE]\\n\\n"
+        data = out.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, *args):
         print("fake llama-server: request", self.path, flush=True)
@@ -108,3 +137,20 @@ def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture(name="fake")
+def fake_fixture(tmp_path, monkeypatch):
+    """A fake llama-server and a model file; everything left running is stopped."""
+    binary = fake_llama_server(tmp_path / "bin")
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    starts = tmp_path / "starts"
+    monkeypatch.setenv("FAKE_LLAMA_STARTS", str(starts))
+    monkeypatch.setenv("RFCTL_STATE", str(paths(tmp_path).state))
+    env = SimpleNamespace(binary=binary, model=model, paths=paths(tmp_path), starts=starts)
+    env.files = runtime.files_for(env.paths.state.parent, "local")
+    env.started = lambda: starts.read_text().split() if starts.exists() else []
+    env.provider = lambda model_file, **kw: provider(model_file, server_binary=str(binary), **kw)
+    yield env
+    localserver.stop(env.paths)

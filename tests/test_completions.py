@@ -40,6 +40,7 @@ COMMANDS = [
     "conversations",
     "templates",
     "completions",
+    "local",
 ]
 
 
@@ -113,10 +114,21 @@ def test_provider_names_for_the_scripts_come_from_the_config(rfctl, lab_config):
     assert run.out.splitlines() == ["alpha", "lab:gpu", "stub"]
 
 
-def test_provider_names_with_no_config_are_the_zero_config_ones(rfctl):
+def test_provider_names_with_no_config_are_the_zero_config_ones(rfctl, monkeypatch):
+    from rfctl.localserver import model as local_model
+
+    monkeypatch.setattr(local_model, "extra_installed", lambda: False)
     run = rfctl("completions", "--list", "providers")
     assert run.code == 0, run.err
     assert run.out.split() == ["claude", "openai", "ollama", "vllm", "lmstudio", "localai", "stub"]
+
+
+def test_the_local_extra_adds_the_local_provider(rfctl, monkeypatch):
+    from rfctl.localserver import model as local_model
+
+    monkeypatch.setattr(local_model, "extra_installed", lambda: True)
+    run = rfctl("completions", "--list", "providers")
+    assert run.out.split()[-2:] == ["local", "stub"]
 
 
 def test_the_hidden_list_option_is_not_offered(rfctl):

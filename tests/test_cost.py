@@ -99,3 +99,27 @@ def test_an_unpriced_model_warns_once(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "no price known for ft:gpt-4.1-mini:acme::x1" in err
+
+
+def test_anthropic_one_hour_cache_writes_are_billed_at_their_own_rate():
+    from rfctl.prices import Price
+    from rfctl.providers.anthropic import map_usage
+
+    usage = map_usage(
+        {
+            "input_tokens": 100,
+            "cache_creation_input_tokens": 500,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 10,
+            "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 300},
+        }
+    )
+    assert (usage.input_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens) == (
+        600,
+        500,
+        300,
+    )
+    price = Price(input=3.0, output=15.0, cache_read=0.3, cache_write_5m=3.75, cache_write_1h=6.0)
+    # 100 uncached x $3 + 200 5-minute writes x $3.75 + 300 1-hour writes x $6 + 10 x $15
+    assert cost_usd(usage, price, free=False) == pytest.approx((300 + 750 + 1800 + 150) / 1e6)
+    assert cost_usd(usage, price, free=True) == 0.0

@@ -16,7 +16,13 @@ import time
 import pytest
 import requests
 from conftest import _llama_paths
-from local_helpers import ensure_in_child, fake_llama_server, paths, provider, wait_until
+from local_helpers import (
+    ensure_in_child,
+    fake_fixture,  # noqa: F401 - the `fake` fixture
+    paths,
+    provider,
+    wait_until,
+)
 
 from rfctl import localserver
 from rfctl.errors import RfctlError
@@ -110,23 +116,6 @@ def test_idle_time_counts_from_the_later_of_start_and_last_use(tmp_path):
 
 
 # ---------------------------------------------------------------- fake server
-
-
-@pytest.fixture
-def fake(tmp_path, monkeypatch):
-    """A fake llama-server and a model file; everything left running is stopped."""
-    binary = fake_llama_server(tmp_path / "bin")
-    model = tmp_path / "model.gguf"
-    model.write_bytes(b"GGUF")
-    starts = tmp_path / "starts"
-    monkeypatch.setenv("FAKE_LLAMA_STARTS", str(starts))
-    monkeypatch.setenv("RFCTL_STATE", str(paths(tmp_path).state))
-    env = argparse.Namespace(binary=binary, model=model, paths=paths(tmp_path), starts=starts)
-    env.files = runtime.files_for(env.paths.state.parent, "local")
-    env.started = lambda: starts.read_text().split() if starts.exists() else []
-    env.provider = lambda model_file, **kw: provider(model_file, server_binary=str(binary), **kw)
-    yield env
-    localserver.stop(env.paths)
 
 
 def healthy(url: str) -> bool:

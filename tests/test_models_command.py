@@ -160,7 +160,11 @@ def row(rows, model, provider):
 # ---------------------------------------------------------------- every kind
 
 
-def test_every_kind_lists_its_models_merged_with_the_registry(every_kind, capsys):
+def test_every_kind_lists_its_models_merged_with_the_registry(every_kind, capsys, monkeypatch):
+    from rfctl import prices
+
+    # rfctl's own registry alone (no genai-prices database): see the test below.
+    monkeypatch.setattr(prices, "price_table", lambda cache_dir=None: prices.PriceTable())
     rows = models_json(capsys)
 
     sonnet = row(rows, "claude-sonnet-4-5-20250929", "claude")
@@ -265,6 +269,23 @@ def test_filters(every_kind, capsys):
     assert {r["provider"] for r in rows} == {"ollama", "vllm"}
     rows = models_json(capsys, "--capability", "code", "--capability", "reasoning")
     assert rows and all({"code", "reasoning"} <= set(r["capabilities"]) for r in rows)
+
+
+def test_prices_come_from_genai_prices_with_their_source_and_date(every_kind, capsys):
+    from importlib.metadata import version
+
+    rows = models_json(capsys)
+    source = f"genai-prices {version('genai-prices')}"
+    embed = row(rows, "text-embedding-3-small", "openai")  # not in rfctl's registry
+    assert (embed["input_price"], embed["price_source"]) == (0.02, source)
+    mini = row(rows, "gpt-4o-mini-2024-07-18", "openai")
+    assert (mini["input_price"], mini["output_price"], mini["price_source"]) == (0.15, 0.6, source)
+    assert mini["prices_as_of"] is None or len(mini["prices_as_of"]) == 10  # an ISO date
+    # A registry model the database lacks keeps rfctl's own price, labelled so.
+    mythos = [r for r in rows if r["model"] == "claude-mythos-5"]
+    assert mythos and all(r["price_source"] == "rfctl" for r in mythos)
+    llama = row(rows, "llama3.2:3b", "ollama")
+    assert llama["input_price"] == 0 and llama["price_source"] is None  # local: free, unpriced
 
 
 def test_unknown_provider_filter_is_a_config_error(every_kind):

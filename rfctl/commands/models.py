@@ -87,7 +87,9 @@ def run(args) -> int:
     reg = registry.load(paths)
     cfg = config.load(paths)
     providers = select(cfg, args.provider, enabled_only=not args.provider)
-    listings = {} if args.no_check else list_all(providers, args.timeout)
+    providers, listings = _reach(providers, paths, start=bool(args.provider) and not args.no_check)
+    if not args.no_check:
+        listings.update(list_all([p for p in providers if p.name not in listings], args.timeout))
     rows = build_rows(
         reg, providers, listings, registry_rows=not args.provider, checked=not args.no_check
     )
@@ -105,6 +107,26 @@ def run(args) -> int:
 
     emit(rows, _columns(), args.format, header=not args.no_header, wide=args.wide)
     return 0
+
+
+def _reach(providers: list, paths, *, start: bool) -> tuple[list, dict]:
+    """Providers as they can be listed: a managed llama-server's URL, started
+    when the provider was named (-p), else only while it runs; a server that
+    is not running, or cannot start, is a listing that says so."""
+    from rfctl import localserver
+    from rfctl.checks import Listing
+    from rfctl.errors import RfctlError
+
+    out, listings = [], {}
+    for p in providers:
+        try:
+            q = localserver.started(p, paths) if start else localserver.current(p, paths)
+        except RfctlError as e:
+            q, listings[p.name] = p, Listing("down", detail=e.message)
+        if q is None:
+            q, listings[p.name] = p, Listing("unknown", detail="managed, not running")
+        out.append(q)
+    return out, listings
 
 
 def _names_offline(reg, capabilities: list[str]) -> int:
@@ -180,11 +202,11 @@ def build_rows(
 
 def _row(model: str, p, entry, available: str, context, max_output, loaded) -> dict:
     local = p.local if p is not None else bool(entry and entry.free)
-    prices = entry.prices if entry else None
+    prices = None if local else _price(model, p, entry)
     if local:
         inp = out = cached = 0.0
     elif prices:
-        inp, out, cached = prices.input, prices.output, prices.cached_input
+        inp, out, cached = prices.input, prices.output, prices.cache_read
     else:
         inp = out = cached = None
     return {
@@ -199,12 +221,25 @@ def _row(model: str, p, entry, available: str, context, max_output, loaded) -> d
         "input_price": inp,
         "output_price": out,
         "cached_input_price": cached,
+        "price_source": prices.source if prices and not local else None,
         "prices_as_of": prices.as_of if prices and not local else None,
         "free": local,
         "available": available,
         "loaded": loaded,
         "verified": entry.verified if entry else None,
     }
+
+
+def _price(model: str, p, entry):
+    """What a call would pay (rfctl.cost.price_for); a registry row without
+    a provider is priced as its vendor's own API."""
+    from rfctl.cost import price_for
+
+    if p is None and entry is not None and entry.vendor in ("anthropic", "openai"):
+        p = argparse.Namespace(kind=entry.vendor)
+    if p is None and entry is None:
+        return None
+    return price_for(p, entry, model)
 
 
 # ---------------------------------------------------------------- the fast path

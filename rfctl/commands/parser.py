@@ -26,6 +26,7 @@ COMMANDS = (
     "conversations",
     "templates",
     "completions",
+    "local",
 )
 
 EPILOG = (

@@ -133,16 +133,21 @@ def _run(args) -> int:
     reg = registry.load(paths)  # a bad registry is bad config: UNKNOWN, before any probe
     started = time.time()
     t0 = time.monotonic()
+    from rfctl import localserver  # a managed llama-server is started to be probed
+
+    def reach(p):
+        return localserver.started(p, paths, timeout=args.timeout)
+
     if args.generate:
         book = _book_probe(paths, reg)
         results = parallel(
-            lambda p: generate_probe(p, cfg, reg, args.timeout, book=book),
+            lambda p: generate_probe(reach(p), cfg, reg, args.timeout, book=book),
             providers,
             args.timeout,
         )
     else:
         results = parallel(
-            lambda p: shallow_probe(p, cfg, reg, args.timeout), providers, args.timeout
+            lambda p: shallow_probe(reach(p), cfg, reg, args.timeout), providers, args.timeout
         )
     outcomes = [
         value if exc is None else crashed_probe(p, exc, secs)

@@ -93,8 +93,18 @@ def run(args) -> int:
     providers = select(cfg, args.names)
     verbose = getattr(args, "verbose", 0)
     cool = cooldowns(paths, verbose, cfg)
-    results = {} if args.no_check else check_health(providers, args.timeout)
-    rows = [_row(p, results.get(p.name), cool.get(p.name), args.no_check) for p in providers]
+    from rfctl import localserver  # a managed llama-server: its URL while it runs
+
+    reach = {p.name: localserver.current(p, paths) for p in providers}
+    checkable = [q for q in reach.values() if q is not None]
+    results = {} if args.no_check else check_health(checkable, args.timeout)
+    rows = [
+        _row(reach[p.name] or p, results.get(p.name), cool.get(p.name), args.no_check)
+        for p in providers
+    ]
+    for row in rows:
+        if reach[row["name"]] is None:
+            row.update(base_url="managed, not running", detail="starts on first use")
     # The learned period and failure count: in the terminal table and JSON;
     # TSV keeps its documented columns.
     streak = choose_format(args.format, sys.stdout) == "table"

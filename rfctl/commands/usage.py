@@ -45,6 +45,11 @@ cost, or --metric requests|tokens. --latency draws instead, per provider (or
 marked; into a pipe it prints the bucket counts: the group fields, from_ms,
 to_ms, count.
 
+--reprice prices every record again from its recorded tokens, at the price
+valid at its timestamp in today's price data (your models.yaml, then the
+genai-prices database, then rfctl's own): what the log would say had it been
+written now. Only the output changes; the log is never rewritten.
+
 A line that is not a valid record (torn by a crash, edited) is skipped and
 counted in one warning. A missing default log is an empty result; a FILE that
 cannot be read is bad input (exit 65)."""
@@ -112,6 +117,12 @@ def add_parser(sub, parents):
         help="latency histogram per provider (or per --by group) with p50/p95 marked; "
         "tsv/csv/json: bucket counts",
     )
+    p.add_argument(
+        "--reprice",
+        action="store_true",
+        help="recompute each record's cost from its tokens at current price data "
+        "(the price valid at its time); the log is not changed",
+    )
     p.set_defaults(run=run)
 
 
@@ -168,6 +179,12 @@ def run(args) -> int:
         models=set(_split(args.model)) or None,
     )
     batches = usagelog.iter_batches(sources, counter)
+    if args.reprice:
+        from rfctl import registry
+        from rfctl.reprice import repriced
+
+        paths = config.resolve_paths(args)
+        batches = repriced(batches, config.load(paths), registry.load(paths))
     try:
         if fmt == "prometheus":
             groups = aggregate(batches, ["provider", "model", "status"], filters, prometheus=True)

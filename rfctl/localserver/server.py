@@ -347,6 +347,30 @@ def stop(paths, name: str | None = None) -> list[Status]:
     return out
 
 
+def current(p, paths):
+    """P as it can be reached now: a managed provider with its running
+    server's URL, None when its server is not running (nothing is started);
+    any other provider as it is."""
+    if not is_managed(p):
+        return p
+    for s in status(paths, p.name):
+        if s.state == "running" and s.runtime is not None:
+            from dataclasses import replace
+
+            return replace(p, base_url=s.runtime.base_url)
+    return None
+
+
+def started(p, paths, *, timeout: float = START_TIMEOUT):
+    """P with its server's URL, started if need be (RfctlError when it cannot
+    start); any other provider as it is."""
+    if not is_managed(p):
+        return p
+    from dataclasses import replace
+
+    return replace(p, base_url=ensure_running(p, paths, timeout=timeout))
+
+
 def _selected(paths, name: str | None) -> list[rtm.ServerFiles]:
     found = rtm.all_files(state_dir(paths))
     return [f for f in found if f.name == name] if name else found

@@ -12,7 +12,7 @@ is no reason to ask another provider either: it goes straight through. An attemp
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rfctl.providers.base import OnText, ProviderError, Request, Result, Timeouts
 from rfctl.routing import clock
@@ -70,6 +70,7 @@ def call(
     to live."""
     check_cancel(cancel)
     before = live.chars if live is not None else 0  # a continuation starts with text out
+    req = capped(req, getattr(adapter, "provider", None))
     t0 = clock.monotonic()
     try:
         result = adapter.generate(req, t, relay if relay is not None else live)
@@ -87,12 +88,52 @@ def call(
     return Tried(None, error, latency, cut=bool(live is not None and live.chars > before))
 
 
+def capped(req: Request, p) -> Request:
+    """A provider's max_tokens is a ceiling on what it is asked to write."""
+    cap = getattr(p, "max_tokens", None)
+    if cap is not None and (req.max_tokens is None or req.max_tokens > cap):
+        return replace(req, max_tokens=cap)
+    return req
+
+
+class Managed:
+    """The adapter of a provider whose llama-server rfctl runs: each call
+    makes sure the server is up (starting it the first time: bounded by the
+    time left, at most two minutes) and sends to its URL. A server that
+    cannot start is a failed attempt, so the walk goes on to the next
+    provider."""
+
+    def __init__(self, p, make, paths):
+        self.provider, self.make, self.paths = p, make, paths
+
+    def generate(self, req: Request, t: Timeouts, on_text: OnText | None = None) -> Result:
+        from rfctl import localserver
+        from rfctl.errors import RfctlError
+
+        left = 120.0 if t.deadline is None else t.deadline - clock.monotonic()
+        try:
+            url = localserver.ensure_running(
+                self.provider, self.paths, timeout=max(1.0, min(120.0, left))
+            )
+        except RfctlError as e:
+            raise ProviderError("connect", e.message, transient=False) from None
+        return adapter_for(replace(self.provider, base_url=url), self.make).generate(
+            req, t, on_text
+        )
+
+
 _adapters = threading.local()
 
 
-def adapter_for(p, make):
+def adapter_for(p, make, paths=None):
     """One adapter (and so one requests.Session and its kept-alive connections)
-    per provider per thread: --jsonl lines and retries reuse connections."""
+    per provider per thread: --jsonl lines and retries reuse connections.
+    With `paths`, a provider whose server rfctl runs gets a Managed adapter."""
+    if paths is not None and getattr(p, "model_file", None):
+        from rfctl import localserver
+
+        if localserver.is_managed(p):
+            return Managed(p, make, paths)
     cache = getattr(_adapters, "by_provider", None)
     if cache is None:
         cache = _adapters.by_provider = {}

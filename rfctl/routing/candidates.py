@@ -58,7 +58,10 @@ class Candidate:
 
     @property
     def prices(self):
-        return getattr(self.entry, "prices", None)
+        """The price a call would pay (rfctl.cost.price_for: user, genai-prices, rfctl)."""
+        from rfctl.cost import price_for
+
+        return None if self.free else price_for(self.provider, self.entry, self.model)
 
     def estimate(self, toks: PromptTokens, max_tokens: int | None, *, exact: bool) -> float | None:
         """Worst-case cost in USD: the prompt (by its byte bound, or counted)

@@ -158,7 +158,7 @@ class Walk:
         prefill: the answer so far, for a continuation."""
         from rfctl.providers import make_adapter
 
-        adapter = attempt.adapter_for(c.provider, make_adapter)
+        adapter = attempt.adapter_for(c.provider, make_adapter, self.paths)
         r = replace(self.req, model=c.model, stream=True, prefill=prefill)  # stream: TTFT, stalls
 
         try:
@@ -228,11 +228,18 @@ class Walk:
                 raise _Cut(e, self.live.chars)
             raise e
         result = tried.result
-        model, cost = ledger.settle(
+        model, cost, source = ledger.settled(
             result, c.provider, sent=r.model, planned=c.entry, registry=self.reg, prompt=self.toks
         )
         a = ledger.success(
-            c.name, c.provider.kind, result, model=model, number=n, wait_s=wait, cost=cost
+            c.name,
+            c.provider.kind,
+            result,
+            model=model,
+            number=n,
+            wait_s=wait,
+            cost=cost,
+            price_source=source,
         )
         if n > 1:  # a retry on the first provider tried, or a fallback
             a.fallback = self.outcome.attempts[0].provider != c.name
