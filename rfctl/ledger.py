@@ -128,6 +128,13 @@ def price_of(usage: Usage, provider, entry, model: str | None) -> tuple[float | 
     if cost is None:
         warn_unpriced(provider.name, model)
         return None, None
+    if usage.cached_input_tokens or usage.cache_write_tokens:
+        # What prompt caching saved: the same tokens at the full input price,
+        # less what was paid (negative for a first write, which costs more).
+        from dataclasses import replace
+
+        full = replace(usage, cached_input_tokens=0, cache_write_tokens=0, cache_write_1h_tokens=0)
+        usage.saved_usd = cost_usd(full, found, free=False) - cost
     return cost, found.source
 
 
@@ -277,13 +284,19 @@ def _write(path: Path, fields) -> None:
 
 
 def prompt_cache_fields(usage: Usage | None) -> dict:
-    """cache_write_tokens and cache_read_tokens, when the provider's prompt
-    cache wrote or read anything (records of calls without it stay as they were)."""
+    """cache_write_tokens (and its 1-hour part) and cache_read_tokens, with
+    what the cache saved, when the provider's prompt cache wrote or read
+    anything (records of calls without it stay as they were)."""
     writes = getattr(usage, "cache_write_tokens", None)
     reads = getattr(usage, "cached_input_tokens", None)
     if not (writes or reads):
         return {}
-    return {"cache_write_tokens": writes or 0, "cache_read_tokens": reads or 0}
+    out = {"cache_write_tokens": writes or 0, "cache_read_tokens": reads or 0}
+    if getattr(usage, "cache_write_1h_tokens", None):
+        out["cache_write_1h_tokens"] = usage.cache_write_1h_tokens
+    if getattr(usage, "saved_usd", None) is not None:
+        out["saved_usd"] = usage.saved_usd
+    return out
 
 
 def log_cached(path: Path, request_id: str, fields: dict, *, latency_ms: float) -> None:

@@ -7,8 +7,9 @@ models.yaml, then genai-prices, then rfctl's own), at the price valid at the
 record's own timestamp, by its provider's current config (price_provider,
 kind, base URL). What cost nothing stays at 0: failed attempts, local
 providers, answers from the cache. A provider no longer configured is priced
-from the registry alone. Cache writes are priced as the log records them (all
-at the 5-minute rate): the reader decodes no 1-hour split.
+from the registry alone. Cache writes are priced by the split the record
+carries (cache_write_1h_tokens at the 1-hour rate, the rest at the 5-minute
+one); a record written before the split was logged has all at 5 minutes.
 """
 
 from __future__ import annotations

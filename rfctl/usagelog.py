@@ -98,7 +98,9 @@ class UsageRecord:
     probe: bool | None = None  # true for `probe --generate`
     cached: bool | None = _field(None, read=True)  # true for an answer from the local cache
     reasoning_tokens: int | None = None
-    cache_write_tokens: int | None = None
+    # Read back by `usage --reprice`: each kind of cache write has its own rate.
+    cache_write_tokens: int | None = _field(None, read=True)
+    cache_write_1h_tokens: int | None = _field(None, read=True)  # the 1-hour part of them
     cache_read_tokens: int | None = None
     attachments: int | None = None  # how many files were attached
     attachment_bytes: int | None = None

@@ -235,6 +235,10 @@ def test_cache_prompt_through_generate_marks_the_request_and_logs_the_cache_toke
     (rec,) = usage_records()
     assert rec["cache_write_tokens"] == 188086 and rec["cache_read_tokens"] == 0
     assert rec["cost_usd"] == pytest.approx((21 * 3 + 188086 * 6.0 + 393 * 15) / 1e6)
+    # The record splits the writes by TTL and says what caching saved: a first
+    # 1-hour write costs more than sending the tokens uncached (3 $/M).
+    assert rec["cache_write_1h_tokens"] == 188086
+    assert rec["saved_usd"] == pytest.approx(188086 * (3 - 6.0) / 1e6)
 
 
 def test_a_template_cache_prompt_reaches_the_anthropic_payload(rfctl, claude):
@@ -252,6 +256,7 @@ def test_a_template_cache_prompt_reaches_the_anthropic_payload(rfctl, claude):
     assert sent["system"][0]["cache_control"] == EPHEMERAL
     (rec,) = usage_records()
     assert (rec["cache_read_tokens"], rec["cached_input_tokens"]) == (188086, 188086)
+    assert rec["saved_usd"] == pytest.approx(188086 * (3 - 0.3) / 1e6)  # reads at a tenth
 
 
 def test_the_provider_table_can_turn_prompt_caching_on(rfctl, write_config):

@@ -110,6 +110,9 @@ class Usage:
     cache_write_1h_tokens: int | None = None  # the 1-hour part of cache_write_tokens
     reasoning_tokens: int | None = None  # part of output_tokens
     reported: bool = False  # True when the server said so; False: unknown or estimated
+    # Set by the ledger when it prices a call that read or wrote the provider's
+    # prompt cache: the full-price cost of the same tokens minus what was paid.
+    saved_usd: float | None = None
 
     @property
     def source(self) -> str:
