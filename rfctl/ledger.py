@@ -152,17 +152,6 @@ def fill_usage(usage: Usage, text: str, model: str | None, prompt: PromptTokens)
     usage.reported = False
 
 
-def price(usage: Usage, entry, *, free: bool, provider: str, model: str | None) -> float | None:
-    """USD for this usage at the registry entry's prices; None (warned once
-    per model) when the price is unknown: never a silent 0."""
-    from rfctl.cost import cost_usd, warn_unpriced
-
-    cost = cost_usd(usage, getattr(entry, "prices", None), free=free)
-    if cost is None:
-        warn_unpriced(provider, model)
-    return cost
-
-
 def success(
     provider: str,
     kind: str,
@@ -351,9 +340,8 @@ class Flight:
                 usage.output_tokens = -(-upper_bound(self.text) // 4)
             usage.reported = False
         fill_usage(usage, self.text, self.model, self.prompt)
-        p = self.provider
-        free = p.local or bool(getattr(self.entry, "free", False))
-        return price(usage, self.entry, free=free, provider=p.name, model=self.model)
+        # Priced as a success would be (the same price source and rates).
+        return price_of(usage, self.provider, self.entry, self.model)[0]
 
     def spent_on(self, error: ProviderError) -> tuple[Usage | None, float | None]:
         """(usage, cost) of a failed attempt: priced only when the server
