@@ -145,9 +145,11 @@ class Walk:
 
     def candidate(self, c: Candidate, pol: Policy) -> Result:
         """Attempts on one provider under the retry policy; raises the last failure."""
+        from rfctl.pacing import paced
         from rfctl.providers import make_adapter
 
         adapter = attempt.adapter_for(c.provider, make_adapter)
+        adapter = paced(self.opts.pace, c.provider, adapter)  # --rpm/--tpm, Retry-After holds
         r = replace(self.req, model=c.model, stream=True)  # TTFT and stall bounds need a stream
 
         try:
