@@ -167,6 +167,9 @@ class Registry:
 # ---------------------------------------------------------------- loading
 
 _memo: dict[str, Registry] = {}
+# Pinned for the length of a batch (pinned()): {models path: registry or None
+# until first loaded}.
+_pinned: dict[str, Registry | None] = {}
 
 
 def load(paths=None) -> Registry:
@@ -175,6 +178,38 @@ def load(paths=None) -> Registry:
         from rfctl.config import resolve_paths
 
         paths = resolve_paths()
+    if _pinned:
+        where = os.fspath(paths.models)
+        if _pinned.get(where) is not None:
+            return _pinned[where]
+        if where in _pinned:
+            reg = _pinned[where] = _load(paths)
+            return reg
+    return _load(paths)
+
+
+def pinned(paths):
+    """Within the block, load(paths) checks the files once, not per call: a
+    --jsonl batch resolves every line's model against the registry it first
+    loaded (3 stats and a key per line saved)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def block():
+        where = os.fspath(paths.models)
+        if where in _pinned:
+            yield
+            return
+        _pinned[where] = None
+        try:
+            yield
+        finally:
+            _pinned.pop(where, None)
+
+    return block()
+
+
+def _load(paths) -> Registry:
     user = Path(paths.models)
     sources = (SHIPPED, user)
     # This module's own stamp too: a changed loader (a development checkout,

@@ -136,27 +136,107 @@ def append(path: Path, record: UsageRecord) -> bool:
         _warn_unwritable(path, f"bad record ({e})")
         return False
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # O_RDWR, not O_WRONLY: the pread below checks the last byte.
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        kept = _kept.get(os.fspath(path))
+        if kept is not None:
+            kept.append(line)
+            return True
+        fd = _open_log(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            # A writer that died mid-write (disk full) may have left a line with
-            # no newline; start on a fresh line so that torn line stays the only
-            # casualty instead of swallowing this record too.
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line
-            view = memoryview(line)
-            while view:  # one write() in practice; loop only for a short write
-                written = os.write(fd, view)
-                view = view[written:]
+            _write_line(fd, line)
         finally:
             os.close(fd)  # releases the lock
         return True
     except OSError as e:
         _warn_unwritable(path, e.strerror or str(e))
         return False
+
+
+def _open_log(path: Path) -> int:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # O_RDWR, not O_WRONLY: _write_line's pread checks the last byte.
+    return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+def _write_line(fd: int, line: bytes) -> None:
+    """One record under the caller's flock."""
+    # A writer that died mid-write (disk full) may have left a line with no
+    # newline; start on a fresh line so that torn line stays the only
+    # casualty instead of swallowing this record too.
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        line = b"\n" + line
+    view = memoryview(line)
+    while view:  # one write() in practice; loop only for a short write
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class _Kept:
+    """The log kept open for a batch: per record only flock, fstat, pread,
+    write and unlock (not mkdir, open and close as well). A log moved away
+    (rotated) is noticed within a second and the new file opened; a record
+    written in that second lands whole in the moved file."""
+
+    RECHECK_S = 1.0
+
+    def __init__(self, path: Path):
+        import threading
+
+        self.path = path
+        self.fd: int | None = None
+        self.checked = 0.0
+        self.lock = threading.Lock()  # flock does not exclude threads sharing one fd
+
+    def append(self, line: bytes) -> None:
+        import time
+
+        with self.lock:
+            now = time.monotonic()
+            if self.fd is None or now - self.checked > self.RECHECK_S:
+                self._reopen_if_moved()
+                self.checked = now
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                _write_line(self.fd, line)
+            finally:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def _reopen_if_moved(self) -> None:
+        if self.fd is not None:
+            try:
+                st, mine = os.stat(self.path), os.fstat(self.fd)
+                if (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev):
+                    return
+            except FileNotFoundError:
+                pass
+            self.close()
+        self.fd = _open_log(self.path)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
+_kept: dict[str, _Kept] = {}
+
+
+@contextlib.contextmanager
+def kept_open(path: Path):
+    """Within the block, appends to PATH reuse one descriptor (a --jsonl
+    batch writes a record per attempt from many threads)."""
+    key = os.fspath(path)
+    if key in _kept:
+        yield
+        return
+    _kept[key] = kept = _Kept(Path(path))
+    try:
+        yield
+    finally:
+        del _kept[key]
+        kept.close()
 
 
 def _warn_unwritable(path: Path, reason: str) -> None:

@@ -82,29 +82,36 @@ def run_batch(args, cfg, paths) -> int:
     out = _Output(args.output, show)
     window = 2 * args.jobs if unordered else max(REORDER_WINDOW, 2 * args.jobs)
     sink = (Unordered if unordered else InOrder)(out.write, window)
-    workers = _Workers(args.jobs, answer, sink)
+    from rfctl import registry, usagelog
+
     try:
-        try:
-            for number, text in enumerate(lines, 1):
-                if text.strip():
-                    workers.put(sink.reserve(), number, text)
-            sink.finish()
-        except KeyboardInterrupt:
-            workers.stop(GRACE_S)
-            base_opts.cancel.set()
-            sink.flush_all()
-            out.close(commit=True)
-            raise
-        except BaseException:
-            base_opts.cancel.set()
-            workers.stop(0)
-            raise
-        workers.join()
-        out.close(commit=True)
+        with usagelog.kept_open(paths.usage_log), registry.pinned(paths):
+            _feed(lines, sink, _Workers(args.jobs, answer, sink), base_opts.cancel, out)
     finally:
         if show is not None:
             show.stop()
     return Exit.PARTIAL if out.failed else 0
+
+
+def _feed(lines, sink, workers: _Workers, cancel: threading.Event, out: _Output) -> None:
+    """Hand every line to the workers, then wait for the last result."""
+    try:
+        for number, text in enumerate(lines, 1):
+            if text.strip():
+                workers.put(sink.reserve(), number, text)
+        sink.finish()
+    except KeyboardInterrupt:
+        workers.stop(GRACE_S)
+        cancel.set()
+        sink.flush_all()
+        out.close(commit=True)
+        raise
+    except BaseException:
+        cancel.set()
+        workers.stop(0)
+        raise
+    workers.join()
+    out.close(commit=True)
 
 
 def _dumps(rec: dict) -> str:

@@ -67,6 +67,7 @@ class HTTPAdapter:
         self.session.headers["User-Agent"] = USER_AGENT
         # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
         self.session.headers["Accept-Encoding"] = "identity"
+        self.proxies = _environment_once(self.session, self.base_url)
 
     # ------------------------------------------------------------ the steps of a call
 
@@ -164,6 +165,7 @@ class HTTPAdapter:
                 headers=headers if headers is not None else self.headers(),
                 stream=True,
                 timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
+                proxies=self.proxies,
             )
 
         try:
@@ -273,6 +275,25 @@ class HTTPAdapter:
         if not raw.strip():
             return None
         return _json(raw, resp, f"{path}: response", 120)
+
+
+def _environment_once(session: requests.Session, base_url: str) -> dict:
+    """What requests would read from the environment on every request (proxy
+    variables and NO_PROXY, a CA bundle variable, ~/.netrc), read once per
+    adapter instead: that lookup was ~0.1 ms of CPU per request in a batch.
+    Returns the proxies for base_url."""
+    import os
+
+    from requests.utils import get_environ_proxies, get_netrc_auth
+
+    proxies = get_environ_proxies(base_url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    if session.auth is None:
+        session.auth = get_netrc_auth(base_url)
+    session.trust_env = False
+    return proxies
 
 
 def _json(raw: bytes, resp: requests.Response, what: str, shown: int):
