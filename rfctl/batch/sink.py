@@ -40,7 +40,10 @@ class Sink:
         self.cond = threading.Condition(threading.Lock())
         self.sent = 0  # lines handed out (sequence numbers given)
         self.released = 0  # lines no longer counted against the window
-        self.waiting = False  # the reader sleeps on cond
+        # What the reader sleeps on cond for: "room" in the window, the "end"
+        # of the batch, or None (awake). Workers wake it only for that, not
+        # after every line: each wake-up is a GIL hand-off.
+        self.waiting: str | None = None
         self.error: BaseException | None = None
 
     # ------------------------------------------------------------ the reader's side
@@ -49,7 +52,7 @@ class Sink:
         """A sequence number for the next line, once the window has room."""
         with self.cond:
             while self.sent - self.released >= self.window and self.error is None:
-                self._wait()
+                self._wait("room")
             self._raise()
             seq = self.sent
             self.sent += 1
@@ -66,18 +69,29 @@ class Sink:
                     left = end - time.monotonic()
                     if left <= 0:
                         return False
-                    self._wait(left)
+                    self._wait("end", left)
                 else:
-                    self._wait()
+                    self._wait("end")
             self._raise()
             return True
 
-    def _wait(self, timeout: float | None = None) -> None:
-        self.waiting = True
+    def _wait(self, what: str, timeout: float | None = None) -> None:
+        self.waiting = what
         try:
             self.cond.wait(timeout)
         finally:
-            self.waiting = False
+            self.waiting = None
+
+    def _wake(self) -> None:
+        """After a line was released: wake the reader if that is what it waits for."""
+        w = self.waiting
+        if w is None:
+            return
+        if w == "end" and self.pending():
+            return
+        if w == "room" and self.sent - self.released >= self.window:
+            return
+        self.cond.notify()
 
     def _raise(self) -> None:
         if self.error is not None:
@@ -127,8 +141,7 @@ class InOrder(Sink):
             self.released = self.next
             if run and not self._emit(run):
                 return
-            if self.waiting:
-                self.cond.notify()
+            self._wake()
 
     def pending(self) -> bool:
         return self.next < self.sent
@@ -153,8 +166,7 @@ class Unordered(Sink):
             self.released += 1
             if rec is not None and self.error is None and not self._emit([rec]):
                 return
-            if self.waiting:
-                self.cond.notify()
+            self._wake()
 
     def pending(self) -> bool:
         return self.finished < self.sent

@@ -227,10 +227,12 @@ class HTTPAdapter:
         raw = resp.raw
         waiting = clock.t.first_byte
         complete = False
+        timeout = None  # the socket's, as last set: each settimeout() is a syscall
         try:
             while True:
                 limit = clock.bound(waiting)
-                if sock is not None:
+                if sock is not None and (timeout is None or abs(limit - timeout) > 0.005):
+                    timeout = limit
                     # Closed once the body was read to its end; read1() then says so.
                     with contextlib.suppress(OSError):
                         sock.settimeout(limit)
@@ -288,7 +290,7 @@ def _environment_once(session: requests.Session, base_url: str) -> dict:
 
     proxies = get_environ_proxies(base_url)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle and session.verify is True:
+    if bundle and session.verify is True and base_url.startswith("https:"):
         session.verify = bundle
     if session.auth is None:
         session.auth = get_netrc_auth(base_url)
