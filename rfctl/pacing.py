@@ -4,9 +4,12 @@
 wins) hold each provider to N requests, or N estimated tokens, per minute.
 The buckets live in the state backend (rfctl.state: the local file, or Redis
 shared by many hosts), so workers, concurrent rfctl processes and, with
-Redis, other hosts all draw from the same budget. A request's tokens are
-estimated before it is sent: its prompt and system bytes / 4, plus
-max_tokens when it is set.
+Redis, other hosts all draw from the same budget. Requests are spaced
+evenly, without bursts: one every 60/N seconds for --rpm N (a bucket that
+holds one request), and for --tpm each request waits for its own tokens, so
+no minute window ever holds more than N requests (or N tokens plus the one
+request that went over). A request's tokens are estimated before it is
+sent: its prompt and system bytes / 4, plus max_tokens when it is set.
 
 A 429 with Retry-After holds back the whole batch for that provider, not
 only the worker that saw it: until the wait is over no worker sends to it
@@ -73,7 +76,10 @@ class Pacer:
             delay = self.held.get(p.name, 0.0) - time.monotonic()
             if delay <= 0 and need:
                 what, rate, amount = need[0]
-                delay = self.state().acquire(f"{p.name}:{what}", amount, rate, per=MINUTE)
+                # A bucket of one unit refilled every MINUTE / rate seconds:
+                # even spacing (a full bucket of `rate` would allow a burst of
+                # `rate` and then `rate` more within the same minute).
+                delay = self.state().acquire(f"{p.name}:{what}", amount, 1.0, per=MINUTE / rate)
                 if delay <= 0:
                     need.pop(0)  # taken: never taken twice while the next one waits
                     continue
@@ -143,7 +149,7 @@ def for_call(args, cfg: Config, paths: Paths, *, batch: bool) -> Pacer | None:
     if not batch:
         for flag in ("unordered", "resume"):
             if getattr(args, flag, None):
-                raise UsageError(f"--{flag} goes with --jsonl (a batch)")
+                raise UsageError(f"--{flag} goes with --jsonl")
     rpm, tpm = getattr(args, "rpm", None), getattr(args, "tpm", None)
     for flag, value in (("rpm", rpm), ("tpm", tpm)):
         if value is not None and not (math.isfinite(value) and value > 0):
