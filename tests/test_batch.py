@@ -222,3 +222,58 @@ def test_resume_records_without_an_id_or_broken_are_run_again(rfctl, files, writ
     assert sorted(srv.prompts()) == ["q2", "q3"]
     out = results(run.out)
     assert out[0] == {"id": "q1", "ok": True, "text": "kept"}
+
+
+# ---------------------------------------------------------------- the batch's usage log
+
+
+def _rec(i: int):
+    from rfctl.usagelog import UsageRecord, now_iso
+
+    return UsageRecord(now_iso(), f"r{i}", "p", "stub", "m", "ok")
+
+
+def test_the_kept_open_log_interleaves_whole_lines_with_other_writers(tmp_path):
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from rfctl import usagelog
+
+    log = tmp_path / "u.jsonl"
+    other = (
+        "from rfctl.usagelog import UsageRecord, append, now_iso\n"
+        "for i in range(200):\n"
+        f"    append({str(log)!r}, UsageRecord(now_iso(), f'o{{i}}', 'p', 'stub', 'm', 'ok'))\n"
+    )
+    repo = Path(__file__).resolve().parent.parent
+    with usagelog.kept_open(log):
+        proc = subprocess.Popen([sys.executable, "-c", other], cwd=repo)
+
+        def batch_worker(k: int) -> None:
+            for i in range(200):
+                usagelog.append(log, _rec(k * 1000 + i))
+
+        threads = [threading.Thread(target=batch_worker, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert proc.wait(30) == 0
+    ids = [json.loads(x)["request_id"] for x in log.read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == 1000
+
+
+def test_the_kept_open_log_follows_a_rotation(tmp_path, monkeypatch):
+    from rfctl import usagelog
+
+    monkeypatch.setattr(usagelog._Kept, "RECHECK_S", 0.0)
+    log = tmp_path / "u.jsonl"
+    with usagelog.kept_open(log):
+        usagelog.append(log, _rec(1))
+        log.rename(tmp_path / "u.jsonl.1")
+        usagelog.append(log, _rec(2))
+    assert [json.loads(x)["request_id"] for x in log.read_text().splitlines()] == ["r2"]
+    assert "r1" in (tmp_path / "u.jsonl.1").read_text()
+    assert usagelog._kept == {}

@@ -155,21 +155,23 @@ class _Output:
 
 
 class _Workers:
-    """J long-lived threads taking (seq, number, text) from one queue."""
+    """Up to J long-lived threads taking (seq, number, text) from one queue;
+    one more is started for each of the first J lines (three lines with -j
+    100 start three)."""
 
     def __init__(self, jobs: int, answer, sink):
-        self.answer, self.sink = answer, sink
+        self.answer, self.sink, self.jobs = answer, sink, jobs
         self.q: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Condition(threading.Lock())
         self.running = 0
         self.stopping = False
-        self.threads = [
-            threading.Thread(target=self._work, name=f"rfctl-batch-{i}") for i in range(jobs)
-        ]
-        for t in self.threads:
-            t.start()
+        self.threads: list[threading.Thread] = []
 
     def put(self, seq: int, number: int, text: str) -> None:
+        if len(self.threads) < self.jobs:
+            t = threading.Thread(target=self._work, name=f"rfctl-batch-{len(self.threads)}")
+            self.threads.append(t)
+            t.start()
         self.q.put((seq, number, text))
 
     def _work(self) -> None:
