@@ -158,18 +158,21 @@ def _open_log(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
-def _write_line(fd: int, line: bytes) -> None:
-    """One record under the caller's flock."""
+def _write_line(fd: int, line: bytes, clean_end: int = -1) -> int:
+    """One record under the caller's flock; returns where the file now ends.
+    clean_end: a size at which the file is known to end in a newline (where
+    this writer's last record ended), so the last byte need not be read."""
     # A writer that died mid-write (disk full) may have left a line with no
     # newline; start on a fresh line so that torn line stays the only
     # casualty instead of swallowing this record too.
     size = os.fstat(fd).st_size
-    if size and os.pread(fd, 1, size - 1) != b"\n":
+    if size and size != clean_end and os.pread(fd, 1, size - 1) != b"\n":
         line = b"\n" + line
     view = memoryview(line)
     while view:  # one write() in practice; loop only for a short write
         written = os.write(fd, view)
         view = view[written:]
+    return size + len(line)
 
 
 class _Kept:
@@ -185,6 +188,7 @@ class _Kept:
 
         self.path = path
         self.fd: int | None = None
+        self.end = -1  # where our last record ended (a newline), -1: unknown
         self.checked = 0.0
         self.lock = threading.Lock()  # flock does not exclude threads sharing one fd
 
@@ -198,7 +202,8 @@ class _Kept:
                 self.checked = now
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             try:
-                _write_line(self.fd, line)
+                end, self.end = self.end, -1  # unknown should the write fail half-way
+                self.end = _write_line(self.fd, line, end)
             finally:
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
 
@@ -212,6 +217,7 @@ class _Kept:
                 pass
             self.close()
         self.fd = _open_log(self.path)
+        self.end = -1
 
     def close(self) -> None:
         if self.fd is not None:
