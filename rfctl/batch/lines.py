@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from dataclasses import dataclass
 
@@ -62,25 +63,31 @@ def parse_line(line: str, number: int, defaults) -> Line:
         return bad("expected a string or an object")
     # The id and metadata go back out in the result, even an error's: only
     # when they can be written (a lone surrogate such as "\ud800" is valid
-    # JSON but not text).
-    ident = _ident(item.get("id"), number)
+    # JSON but not text). The text itself encoded, so only a \uD8xx-\uDFxx
+    # escape can make one: without such an escape there is nothing to check.
+    suspect = _SURROGATE_ESCAPE.search(line) is not None
+    ident = _ident(item.get("id"), number, suspect)
     metadata = item.get("metadata")
-    if not _writable(metadata):
+    if suspect and not _writable(metadata):
         metadata = None
     try:
-        for key, value in item.items():
-            if not _writable({key: value}):
-                raise InputError(f"{key!r} is not valid Unicode text (a lone surrogate)")
+        if suspect:
+            for key, value in item.items():
+                if not _writable({key: value}):
+                    raise InputError(f"{key!r} is not valid Unicode text (a lone surrogate)")
         req, provider = _request(item, defaults)
     except InputError as e:
         return bad(e.message, ident, metadata)
     return Line(ident, req, provider, metadata)
 
 
-def _ident(raw, number: int) -> str:
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _ident(raw, number: int, suspect: bool = True) -> str:
     if raw is None:
         return str(number)
-    if not _writable(raw):
+    if suspect and not _writable(raw):
         return str(number)
     return raw if isinstance(raw, str) else json.dumps(raw)
 

@@ -68,6 +68,7 @@ class HTTPAdapter:
         # iter_bytes reads raw (undecoded) bytes: ask servers not to compress.
         self.session.headers["Accept-Encoding"] = "identity"
         self.proxies = _environment_once(self.session, self.base_url)
+        self.templates: dict = {}  # prepared requests to copy (_send)
 
     # ------------------------------------------------------------ the steps of a call
 
@@ -158,14 +159,13 @@ class HTTPAdapter:
         data = None if payload is None else json.dumps(payload).encode()
 
         def send() -> requests.Response:
-            return self.session.request(
+            return _send(
+                self,
                 method,
-                self.url(path),
-                data=data,
-                headers=headers if headers is not None else self.headers(),
-                stream=True,
+                path,
+                data,
+                headers if headers is not None else self.headers(),
                 timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
-                proxies=self.proxies,
             )
 
         try:
@@ -277,6 +277,43 @@ class HTTPAdapter:
         if not raw.strip():
             return None
         return _json(raw, resp, f"{path}: response", 120)
+
+
+def _send(adapter: HTTPAdapter, method: str, path: str, data, headers: dict, timeout):
+    """session.request(), without preparing the same URL and headers anew for
+    every call (~0.1 ms of CPU): one prepared template per method, path and
+    headers, copied with this call's body. A session holding cookies or hooks
+    takes requests' whole path, which merges them."""
+    s = adapter.session
+    if s.cookies or s.hooks.get("response"):
+        return s.request(
+            method,
+            adapter.url(path),
+            data=data,
+            headers=headers,
+            stream=True,
+            timeout=timeout,
+            proxies=adapter.proxies,
+        )
+    templates = adapter.templates
+    key = (method, path, tuple(headers.items()))
+    template = templates.get(key)
+    if template is None:
+        if len(templates) > 32:
+            templates.clear()
+        request = requests.Request(method, adapter.url(path), headers=headers)
+        template = templates[key] = s.prepare_request(request)
+    prepared = template.copy()
+    prepared.prepare_body(data, None)
+    return s.send(
+        prepared,
+        stream=True,
+        timeout=timeout,
+        proxies=adapter.proxies,
+        allow_redirects=True,
+        verify=s.verify,
+        cert=s.cert,
+    )
 
 
 def _environment_once(session: requests.Session, base_url: str) -> dict:
