@@ -10,6 +10,7 @@ yaml is imported only on a cache miss.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -188,25 +189,20 @@ def load(paths=None) -> Registry:
     return _load(paths)
 
 
+@contextlib.contextmanager
 def pinned(paths):
     """Within the block, load(paths) checks the files once, not per call: a
     --jsonl batch resolves every line's model against the registry it first
     loaded (3 stats and a key per line saved)."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def block():
-        where = os.fspath(paths.models)
-        if where in _pinned:
-            yield
-            return
-        _pinned[where] = None
-        try:
-            yield
-        finally:
-            _pinned.pop(where, None)
-
-    return block()
+    where = os.fspath(paths.models)
+    if where in _pinned:
+        yield
+        return
+    _pinned[where] = None
+    try:
+        yield
+    finally:
+        _pinned.pop(where, None)
 
 
 def _load(paths) -> Registry:
