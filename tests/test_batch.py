@@ -277,3 +277,16 @@ def test_the_kept_open_log_follows_a_rotation(tmp_path, monkeypatch):
     assert [json.loads(x)["request_id"] for x in log.read_text().splitlines()] == ["r2"]
     assert "r1" in (tmp_path / "u.jsonl.1").read_text()
     assert usagelog._kept == {}
+
+
+def test_a_pacing_wait_past_the_deadline_fails_that_line_at_once(rfctl, files, write_config):
+    with FaultServer() as srv:
+        write_config(provider("local", srv.url))
+        args = ["--jsonl", "--rpm", "1", "--deadline", "5", "--retries", "0"]
+        run = rfctl("generate", *args, input=files.input(lines_of(2)))
+    assert run.code == 1, run.err
+    first, second = results(run.out)
+    assert first["ok"] and not second["ok"]
+    assert second["error"]["code"] == 75
+    assert "rate pacing" in second["error"]["message"]
+    assert len(srv.chat()) == 1  # the second line was never sent
