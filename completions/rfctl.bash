@@ -15,8 +15,8 @@ _rfctl_spec() {
         valued='--config --models-file --usage-log --state' ;;
     'generate')
         subs=''
-        opts='-h --help --config --models-file --usage-log --state -v --verbose -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --no-fallback --stream --no-stream --format -o --output --jsonl -j --jobs --max-cost --dry-run --no-log -n --no-stdin --max-input --require-complete -a --attach --schema --thinking --reasoning-effort --show-thinking -T --template -V -c --continue --conversation --new-conversation --strict --cache --no-cache --refresh --cache-prompt'
-        valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort -T --template -V --conversation --new-conversation --cache-prompt' ;;
+        opts='-h --help --config --models-file --usage-log --state -v --verbose -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --no-fallback --stream --no-stream --format -o --output --jsonl -j --jobs --unordered --resume --rpm --tpm --max-cost --dry-run --no-log -n --no-stdin --max-input --require-complete -a --attach --schema --thinking --reasoning-effort --show-thinking -T --template -V -c --continue --conversation --new-conversation --strict --cache --no-cache --refresh --cache-prompt'
+        valued='--config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --resume --rpm --tpm --max-cost --max-input -a --attach --schema --thinking --reasoning-effort -T --template -V --conversation --new-conversation --cache-prompt' ;;
     'providers')
         subs=''
         opts='-h --help --config --models-file --usage-log --state -v --verbose --timeout --no-check --format --json --jsonl --no-header --wide'
@@ -89,7 +89,7 @@ _rfctl_kind() {
     case "$1|$2" in
     '|--config'|'|--models-file'|'|--usage-log'|'|--state')
         kind='file' ;;
-    'generate|--config'|'generate|--models-file'|'generate|--usage-log'|'generate|--state'|'generate|-o'|'generate|--output'|'generate|-a'|'generate|--attach'|'generate|--schema')
+    'generate|--config'|'generate|--models-file'|'generate|--usage-log'|'generate|--state'|'generate|-o'|'generate|--output'|'generate|--resume'|'generate|-a'|'generate|--attach'|'generate|--schema')
         kind='file' ;;
     'generate|-m'|'generate|--model')
         kind='models' ;;

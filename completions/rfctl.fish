@@ -21,7 +21,7 @@ function __rfctl_valued
         case ''
             printf '%s\n' --config --models-file --usage-log --state
         case 'generate'
-            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --max-cost --max-input -a --attach --schema --thinking --reasoning-effort -T --template -V --conversation --new-conversation --cache-prompt
+            printf '%s\n' --config --models-file --usage-log --state -m --model -p --provider -s --system -t --temperature --max-tokens --stop --strategy --capability --timeout --deadline --retries --format -o --output -j --jobs --resume --rpm --tpm --max-cost --max-input -a --attach --schema --thinking --reasoning-effort -T --template -V --conversation --new-conversation --cache-prompt
         case 'providers'
             printf '%s\n' --config --models-file --usage-log --state --timeout --format
         case 'models'
@@ -150,6 +150,10 @@ complete -c rfctl -n '__rfctl_at "generate"' -l format -x -a 'text json' -d 'tex
 complete -c rfctl -n '__rfctl_at "generate"' -s o -l output -r -F -d 'write the answer to FILE atomically (no file on failure)'
 complete -c rfctl -n '__rfctl_at "generate"' -l jsonl -d 'batch: one request per stdin line, one JSON result per output line'
 complete -c rfctl -n '__rfctl_at "generate"' -s j -l jobs -x -d 'with --jsonl: requests in flight at once (default 1)'
+complete -c rfctl -n '__rfctl_at "generate"' -l unordered -d 'with --jsonl: write each result as it finishes (each carries its id)'
+complete -c rfctl -n '__rfctl_at "generate"' -l resume -r -F -d 'with --jsonl: skip ids with a successful result in FILE (may be the -o file)'
+complete -c rfctl -n '__rfctl_at "generate"' -l rpm -x -d 'at most N requests per minute per provider'
+complete -c rfctl -n '__rfctl_at "generate"' -l tpm -x -d 'at most N estimated tokens per minute per provider'
 complete -c rfctl -n '__rfctl_at "generate"' -l max-cost -x -d 'refuse (exit 77) if the estimated cost is higher'
 complete -c rfctl -n '__rfctl_at "generate"' -l dry-run -d 'print the plan and estimates, send nothing'
 complete -c rfctl -n '__rfctl_at "generate"' -l no-log -d 'do not write the usage log'

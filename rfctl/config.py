@@ -91,6 +91,8 @@ class ProviderConfig:
     connect_timeout: float | None = None
     stall_timeout: float | None = None
     retries: int | None = None
+    rpm: float | None = None  # requests per minute (rfctl.pacing)
+    tpm: float | None = None  # estimated tokens per minute (rfctl.pacing)
     headers: dict[str, str] = field(default_factory=dict, repr=False)  # may hold tokens
     free: bool | None = None  # None: decided by kind and host (see LOCAL_KINDS)
     allow_insecure: bool = False  # a cloud kind may send its key over plain http
@@ -298,6 +300,8 @@ _PROVIDER_KEYS = {
     "connect_timeout": (int, float),
     "stall_timeout": (int, float),
     "retries": int,
+    "rpm": (int, float),
+    "tpm": (int, float),
     "headers": dict,
     "free": bool,
     "allow_insecure": bool,
@@ -341,6 +345,8 @@ _POSITIVE = {
     "stall_timeout",
     "max_retry_after",
     "max_backoff",
+    "rpm",
+    "tpm",
 }
 _AT_LEAST = {
     "retries": 0,
@@ -548,6 +554,8 @@ def from_dict(data: dict, path: Path) -> Config:
             connect_timeout=_f(table.get("connect_timeout")),
             stall_timeout=_f(table.get("stall_timeout")),
             retries=table.get("retries"),
+            rpm=_f(table.get("rpm")),
+            tpm=_f(table.get("tpm")),
             headers={str(k): str(v) for k, v in table.get("headers", {}).items()},
             free=table.get("free"),
             allow_insecure=table.get("allow_insecure", False),

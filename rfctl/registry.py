@@ -10,6 +10,7 @@ yaml is imported only on a cache miss.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -168,6 +169,9 @@ class Registry:
 # ---------------------------------------------------------------- loading
 
 _memo: dict[str, Registry] = {}
+# Pinned for the length of a batch (pinned()): {models path: registry or None
+# until first loaded}.
+_pinned: dict[str, Registry | None] = {}
 
 
 def load(paths=None) -> Registry:
@@ -176,6 +180,33 @@ def load(paths=None) -> Registry:
         from rfctl.config import resolve_paths
 
         paths = resolve_paths()
+    if _pinned:
+        where = os.fspath(paths.models)
+        if _pinned.get(where) is not None:
+            return _pinned[where]
+        if where in _pinned:
+            reg = _pinned[where] = _load(paths)
+            return reg
+    return _load(paths)
+
+
+@contextlib.contextmanager
+def pinned(paths):
+    """Within the block, load(paths) checks the files once, not per call: a
+    --jsonl batch resolves every line's model against the registry it first
+    loaded (3 stats and a key per line saved)."""
+    where = os.fspath(paths.models)
+    if where in _pinned:
+        yield
+        return
+    _pinned[where] = None
+    try:
+        yield
+    finally:
+        _pinned.pop(where, None)
+
+
+def _load(paths) -> Registry:
     user = Path(paths.models)
     sources = (SHIPPED, user)
     # This module's own stamp too: a changed loader (a development checkout,

@@ -43,6 +43,7 @@ class Options:
     # Set when the user interrupts a batch (Ctrl-C): attempts still in flight
     # on worker threads then end without logging, cooldowns or state writes.
     cancel: threading.Event | None = None
+    pace: object | None = None  # rfctl.pacing.Pacer: --rpm/--tpm, shared by a batch's workers
 
 
 @dataclass
@@ -164,6 +165,11 @@ def timeouts(
         attempt=attempt,
         deadline=deadline_at,
     )
+
+
+def rate_limits(rpm: float | None, tpm: float | None, p: ProviderConfig) -> tuple:
+    """(requests, tokens) per minute for p: the flag, else the provider's setting."""
+    return _first(rpm, p.rpm), _first(tpm, p.tpm)
 
 
 def retry_policy(cfg: Config, opts: Options, p: ProviderConfig, *, probe: bool) -> Policy:

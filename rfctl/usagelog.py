@@ -16,6 +16,7 @@ cost_usd, which is always present and null when the price is unknown.
 """
 
 import contextlib
+import fcntl
 import json
 import math
 import os
@@ -26,7 +27,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rfctl.appendlog import append_bytes
+from rfctl.appendlog import append_bytes, open_append, write_lines
 
 # A record's error text is one short line; a pathological server message must
 # not turn the ledger into a dump.
@@ -144,11 +145,85 @@ def append(path: Path, record: UsageRecord) -> bool:
         _warn_unwritable(path, f"bad record ({e})")
         return False
     try:
+        kept = _kept.get(os.fspath(path))
+        if kept is not None:  # a batch keeps the log open (KeptLog)
+            kept.append(line)
+            return True
         append_bytes(path, line)
         return True
     except OSError as e:
         _warn_unwritable(path, e.strerror or str(e))
         return False
+
+
+class _Kept:
+    """The log kept open for a batch: per record only flock, fstat, pread,
+    write and unlock (not mkdir, open and close as well). A log moved away
+    (rotated) is noticed within a second and the new file opened; a record
+    written in that second lands whole in the moved file."""
+
+    RECHECK_S = 1.0
+
+    def __init__(self, path: Path):
+        import threading
+
+        self.path = path
+        self.fd: int | None = None
+        self.end = -1  # where our last record ended (a newline), -1: unknown
+        self.checked = 0.0
+        self.lock = threading.Lock()  # flock does not exclude threads sharing one fd
+
+    def append(self, line: bytes) -> None:
+        import time
+
+        with self.lock:
+            now = time.monotonic()
+            if self.fd is None or now - self.checked > self.RECHECK_S:
+                self._reopen_if_moved()
+                self.checked = now
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                end, self.end = self.end, -1  # unknown should the write fail half-way
+                self.end = write_lines(self.fd, line, end)
+            finally:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def _reopen_if_moved(self) -> None:
+        if self.fd is not None:
+            try:
+                st, mine = os.stat(self.path), os.fstat(self.fd)
+                if (st.st_ino, st.st_dev) == (mine.st_ino, mine.st_dev):
+                    return
+            except FileNotFoundError:
+                pass
+            self.close()
+        self.fd = open_append(self.path)
+        self.end = -1
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
+
+_kept: dict[str, _Kept] = {}
+
+
+@contextlib.contextmanager
+def kept_open(path: Path):
+    """Within the block, appends to PATH reuse one descriptor (a --jsonl
+    batch writes a record per attempt from many threads)."""
+    key = os.fspath(path)
+    if key in _kept:
+        yield
+        return
+    _kept[key] = kept = _Kept(Path(path))
+    try:
+        yield
+    finally:
+        del _kept[key]
+        kept.close()
 
 
 def _warn_unwritable(path: Path, reason: str) -> None:

@@ -25,17 +25,18 @@ def show(cfg, paths, req, opts) -> int:
 def show_batch(args, cfg, paths) -> int:
     from dataclasses import replace
 
-    from rfctl import batch, routing, settings
+    from rfctl import routing, settings
+    from rfctl.batch.lines import parse_line, read_lines
     from rfctl.errors import Exit, RfctlError
     from rfctl.prompt_input import limit_of
 
     defaults = settings.request(args, cfg, "-")
     base = settings.options(args)
     failed = 0
-    for number, text in enumerate(batch._lines(limit_of(args)), 1):
+    for number, text in enumerate(read_lines(limit_of(args)), 1):
         if not text.strip():
             continue
-        line = batch.parse_line(text, number, defaults)
+        line = parse_line(text, number, defaults)
         rec: dict = {"id": line.id}
         error = line.error
         if error is None:

@@ -98,6 +98,26 @@ def add_parser(sub, parents):
         metavar="N",
         help="with --jsonl: requests in flight at once (default 1)",
     )
+    # --jsonl batches: order, resume, pacing (rfctl.batch, rfctl.pacing)
+    p.add_argument(
+        "--unordered",
+        action="store_true",
+        help="with --jsonl: write each result as it finishes (each carries its id)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="with --jsonl: skip ids with a successful result in FILE (may be the -o file)",
+    )
+    p.add_argument(
+        "--rpm", type=float, metavar="N", help="at most N requests per minute per provider"
+    )
+    p.add_argument(
+        "--tpm",
+        type=float,
+        metavar="N",
+        help="at most N estimated tokens per minute per provider",
+    )
     p.add_argument(
         "--max-cost",
         type=float,
@@ -244,12 +264,15 @@ def run(args) -> int:
 
         check_batch(args)
         return run_batch(args, cfg, paths)
+    from rfctl.pacing import for_call
     from rfctl.reuse import Session
 
+    pace = for_call(args, cfg, paths, batch=False)  # also: --unordered/--resume need --jsonl
     session = Session(args, cfg, paths)
     prompt = session.template(_read_prompt(args, allow_empty=bool(args.template)))
     req = settings.request(args, cfg, prompt)
     opts = settings.options(args)
+    opts.pace = pace
     session.prepare(req, dry=args.dry_run)
     opts.live = (
         args.output is None

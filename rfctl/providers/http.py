@@ -91,6 +91,8 @@ class HTTPAdapter:
         for suffix in self.path_prefixes:
             if self.base_url.endswith(suffix):
                 self.base_url = self.base_url[: -len(suffix)]
+        self.proxies = _environment_once(self.session, self.base_url)
+        self.templates: dict = {}  # prepared requests to copy (_send)
 
     # ------------------------------------------------------------ the steps of a call
 
@@ -200,12 +202,12 @@ class HTTPAdapter:
         data = None if payload is None else json.dumps(payload).encode()
 
         def send() -> requests.Response:
-            return self.session.request(
+            return _send(
+                self,
                 method,
-                self.url(path),
-                data=data,
-                headers=headers if headers is not None else self.headers(),
-                stream=True,
+                path,
+                data,
+                headers if headers is not None else self.headers(),
                 timeout=(clock.bound(t.connect), clock.bound(t.first_byte)),
                 allow_redirects=not self.authenticated,
             )
@@ -297,10 +299,12 @@ class HTTPAdapter:
         raw = resp.raw
         waiting = clock.t.first_byte
         complete = False
+        timeout = None  # the socket's, as last set: each settimeout() is a syscall
         try:
             while True:
                 limit = clock.bound(waiting)
-                if sock is not None:
+                if sock is not None and (timeout is None or abs(limit - timeout) > 0.005):
+                    timeout = limit
                     # Closed once the body was read to its end; read1() then says so.
                     with contextlib.suppress(OSError):
                         sock.settimeout(limit)
@@ -357,6 +361,62 @@ class HTTPAdapter:
             return self.fetch_json("GET", path, short_clock(left))
         except ProviderError:
             return None
+
+
+def _send(adapter: HTTPAdapter, method: str, path: str, data, headers: dict, timeout):
+    """session.request(), without preparing the same URL and headers anew for
+    every call (~0.1 ms of CPU): one prepared template per method, path and
+    headers, copied with this call's body. A session holding cookies or hooks
+    takes requests' whole path, which merges them."""
+    s = adapter.session
+    if s.cookies or s.hooks.get("response"):
+        return s.request(
+            method,
+            adapter.url(path),
+            data=data,
+            headers=headers,
+            stream=True,
+            timeout=timeout,
+            proxies=adapter.proxies,
+        )
+    templates = adapter.templates
+    key = (method, path, tuple(headers.items()))
+    template = templates.get(key)
+    if template is None:
+        if len(templates) > 32:
+            templates.clear()
+        request = requests.Request(method, adapter.url(path), headers=headers)
+        template = templates[key] = s.prepare_request(request)
+    prepared = template.copy()
+    prepared.prepare_body(data, None)
+    return s.send(
+        prepared,
+        stream=True,
+        timeout=timeout,
+        proxies=adapter.proxies,
+        allow_redirects=True,
+        verify=s.verify,
+        cert=s.cert,
+    )
+
+
+def _environment_once(session: requests.Session, base_url: str) -> dict:
+    """What requests would read from the environment on every request (proxy
+    variables and NO_PROXY, a CA bundle variable, ~/.netrc), read once per
+    adapter instead: that lookup was ~0.1 ms of CPU per request in a batch.
+    Returns the proxies for base_url."""
+    import os
+
+    from requests.utils import get_environ_proxies, get_netrc_auth
+
+    proxies = get_environ_proxies(base_url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True and base_url.startswith("https:"):
+        session.verify = bundle
+    if session.auth is None:
+        session.auth = get_netrc_auth(base_url)
+    session.trust_env = False
+    return proxies
 
 
 def _json(raw: bytes, resp: requests.Response, what: str, shown: int):

@@ -156,9 +156,11 @@ class Walk:
     def candidate(self, c: Candidate, pol: Policy, prefill: str | None = None) -> Result:
         """Attempts on one provider under the retry policy; raises the last failure.
         prefill: the answer so far, for a continuation."""
+        from rfctl.pacing import paced
         from rfctl.providers import make_adapter
 
         adapter = attempt.adapter_for(c.provider, make_adapter, self.paths)
+        adapter = paced(self.opts.pace, c.provider, adapter)  # --rpm/--tpm, Retry-After holds
         r = replace(self.req, model=c.model, stream=True, prefill=prefill)  # stream: TTFT, stalls
 
         try:

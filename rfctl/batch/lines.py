@@ -1,24 +1,17 @@
-"""generate --jsonl: one request per input line, one result per output line.
-
-Results come out in input order even with -j N requests in flight, so the
-output can be pasted next to the input. Exit 1 when some lines failed, 0 when
-none did; a malformed line is an error record for that line (code 65), never
-the end of the batch. Lines are answered as they are read, and each result is
-written as soon as it and every line before it are answered: a long batch
-starts answering before its input ends, a program that feeds one line and
-waits for its answer gets it, and at most 2 x N lines are held at once.
-"""
+"""One --jsonl input line into a request: a JSON string (the prompt) or an
+object whose fields override the flags. A malformed line is a Line with an
+error for that line alone (code 65), never the end of the batch; the input is
+read a line at a time as it arrives."""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from rfctl.errors import Exit, InputError, RfctlError, UsageError
+from rfctl.errors import InputError
 
 _FIELDS = {
     "prompt",
@@ -76,25 +69,31 @@ def parse_line(line: str, number: int, defaults) -> Line:
         return bad("expected a string or an object")
     # The id and metadata go back out in the result, even an error's: only
     # when they can be written (a lone surrogate such as "\ud800" is valid
-    # JSON but not text).
-    ident = _ident(item.get("id"), number)
+    # JSON but not text). The text itself encoded, so only a \uD8xx-\uDFxx
+    # escape can make one: without such an escape there is nothing to check.
+    suspect = _SURROGATE_ESCAPE.search(line) is not None
+    ident = _ident(item.get("id"), number, suspect)
     metadata = item.get("metadata")
-    if not _writable(metadata):
+    if suspect and not _writable(metadata):
         metadata = None
     try:
-        for key, value in item.items():
-            if not _writable({key: value}):
-                raise InputError(f"{key!r} is not valid Unicode text (a lone surrogate)")
+        if suspect:
+            for key, value in item.items():
+                if not _writable({key: value}):
+                    raise InputError(f"{key!r} is not valid Unicode text (a lone surrogate)")
         req, provider = _request(item, defaults)
     except InputError as e:
         return bad(e.message, ident, metadata)
     return Line(ident, req, provider, metadata)
 
 
-def _ident(raw, number: int) -> str:
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _ident(raw, number: int, suspect: bool = True) -> str:
     if raw is None:
         return str(number)
-    if not _writable(raw):
+    if suspect and not _writable(raw):
         return str(number)
     return raw if isinstance(raw, str) else json.dumps(raw)
 
@@ -226,73 +225,11 @@ def _temperature(value) -> float | None:
     return t
 
 
-# ---------------------------------------------------------------- the batch
-
-
-class _InOrder:
-    """Writes each line's record once it and every line before it are done.
-
-    Records are written by whichever worker finishes the line that unblocks
-    them (or by the reading thread), under one lock, so output is in input
-    order without a thread of its own. At most `window` lines are in flight
-    or waiting to be written; the reader blocks beyond that. A failure to
-    write (a closed pipe) or a bug in a worker is kept and raised in the
-    reading thread."""
-
-    def __init__(self, write, window: int):
-        self.write = write
-        self.window = window
-        self.cond = threading.Condition()
-        self.done: dict[int, object] = {}
-        self.sent = 0  # lines submitted
-        self.written = 0  # lines written
-        self.error: BaseException | None = None
-
-    def submit(self, pool: ThreadPoolExecutor, fn, *args) -> None:
-        with self.cond:
-            while self.sent - self.written >= self.window and self.error is None:
-                self.cond.wait()
-            self._raise()
-            seq = self.sent
-            self.sent += 1
-        pool.submit(fn, *args).add_done_callback(lambda f: self._finished(seq, f))
-
-    def _finished(self, seq: int, fut) -> None:
-        if fut.cancelled():
-            return
-        try:
-            rec = fut.result()
-        except BaseException as e:
-            rec = e
-        with self.cond:
-            self.done[seq] = rec
-            while self.written in self.done and self.error is None:
-                rec = self.done.pop(self.written)
-                if isinstance(rec, BaseException):
-                    self.error = rec
-                    break
-                try:
-                    self.write(rec)
-                except BaseException as e:
-                    self.error = e
-                    break
-                self.written += 1
-            self.cond.notify_all()
-
-    def finish(self) -> None:
-        with self.cond:
-            while self.written < self.sent and self.error is None:
-                self.cond.wait()
-            self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-
-def _lines(limit: int):
+def read_lines(limit: int):
     """stdin, a line at a time as it arrives, as text; bad bytes are kept
-    (surrogateescape) for parse_line to report on that line alone."""
+    (surrogateescape) for parse_line to report on that line alone, and a
+    line longer than `limit` (--max-input) is not held: it arrives as an
+    Oversized, which parse_line turns into that line's error."""
     if sys.stdin is None:
         raise InputError("--jsonl reads requests from stdin, but stdin is closed")
     if sys.stdin.isatty():
@@ -300,94 +237,6 @@ def _lines(limit: int):
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # a text stream without bytes underneath (tests, embedding)
         return iter(sys.stdin)
-    from rfctl.prompt_input import bounded_lines  # a line past --max-input: Oversized
+    from rfctl.prompt_input import bounded_lines
 
     return bounded_lines(stream, limit)
-
-
-def run_batch(args, cfg, paths) -> int:
-    from rfctl import complete, routing, settings
-    from rfctl.routing import Outcome, result_record
-
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    from rfctl.prompt_input import limit_of
-
-    lines = _lines(limit_of(args))
-    defaults = settings.request(args, cfg, "-")
-    base_opts = settings.options(args)
-    # Set on Ctrl-C: attempts still in flight end without cooldowns or state
-    # writes (what they see next is the user's doing, not the provider's).
-    base_opts.cancel = threading.Event()
-    thoughts = None
-    if base_opts.show_thinking:  # each line's reasoning, whole, once the line is answered
-        from rfctl.reasoning import ReasoningWriter
-
-        thoughts = ReasoningWriter()
-
-    def answer(number: int, text: str) -> dict:
-        line = parse_line(text, number, defaults)
-        if line.error is not None:
-            return result_record(
-                Outcome(routing.new_request_id(), error=line.error), line.id, line.metadata
-            )
-        opts = _copy(base_opts)
-        if line.provider:
-            opts.providers = [line.provider]
-        if line.request.model:
-            opts.model = line.request.model
-        try:
-            outcome = routing.run(cfg, paths, line.request, opts)
-        except RfctlError as e:  # e.g. a line naming an unknown provider: that line fails
-            outcome = Outcome(routing.new_request_id(), error=e)
-        complete.check(outcome, args.require_complete, warn=False)  # the record says why
-        if line.request.schema is not None:
-            from rfctl import schema
-
-            schema.verdict(outcome)  # 65 when answers came but none validated
-        if thoughts is not None and outcome.ok:
-            thoughts.block(outcome.result.reasoning)
-        return result_record(outcome, line.id, line.metadata)
-
-    failed = 0
-    kept: list[str] = []
-
-    def write(rec: dict) -> None:
-        nonlocal failed
-        failed += not rec["ok"]
-        out = json.dumps(rec, ensure_ascii=False) + "\n"
-        try:
-            out.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate in a server's text: escape it
-            out = json.dumps(rec) + "\n"
-        if args.output:
-            kept.append(out)
-        else:
-            sys.stdout.write(out)
-            sys.stdout.flush()
-
-    pool = ThreadPoolExecutor(max_workers=args.jobs)
-    order = _InOrder(write, 2 * args.jobs)
-    try:
-        for number, text in enumerate(lines, 1):
-            if text.strip():
-                order.submit(pool, answer, number, text)
-        order.finish()
-    except BaseException:
-        # Ctrl-C (or a failure): drop what has not started and let attempts in
-        # flight end quietly; cli.main exits at once rather than wait for them.
-        base_opts.cancel.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    if args.output:
-        from rfctl.output import write_file
-
-        write_file(args.output, "".join(kept))
-    return Exit.PARTIAL if failed else 0
-
-
-def _copy(opts):
-    from dataclasses import replace
-
-    return replace(opts, providers=list(opts.providers))
