@@ -40,6 +40,9 @@ def check(
     if why is None:
         return
     name = outcome.provider.name if outcome.provider is not None else "the provider"
+    # A provider's own max_tokens ceiling (the built-in `local` model's, say)
+    # is a limit its configuration asked for, like --max-tokens.
+    asked_limit = asked_limit or getattr(outcome.provider, "max_tokens", None) is not None
     if required:
         outcome.result = None
         outcome.error = RfctlError(f"{name}: {why} (--require-complete)", Exit.DATAERR)

@@ -42,11 +42,6 @@ def server_chat(url: str, stream: bool = False) -> dict:
         "max_tokens": 12,
         "temperature": 0.0,
     }
-    # Asked twice: llama-server keeps the prompt's KV cache, and a prompt read
-    # from the cache is computed in other batches than a fresh one, which can
-    # change a greedy answer after a few tokens. rfctl's request comes after
-    # this one and reads the cache too, so compare like with like.
-    requests.post(f"{url}/v1/chat/completions", json=body, timeout=60)
     return requests.post(f"{url}/v1/chat/completions", json=body, timeout=60).json()
 
 
