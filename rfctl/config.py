@@ -10,12 +10,21 @@ refuses before anything is sent.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from rfctl.config_checks import (  # the value checks, one module of their own
+    _check,
+    _check_key_transport,
+    _check_ranges,
+    _check_url,
+    _key,
+    _position,
+)
 from rfctl.errors import ConfigError
 from rfctl.redact import register_secret, secret_header
 from rfctl.state.settings import StateConfig, parse_state_section
@@ -63,6 +72,7 @@ class Defaults:
     max_backoff: float = 8.0
 
 
+@functools.lru_cache(maxsize=64)  # asked per request (ProviderConfig.local): parse each URL once
 def _private_host(url: str) -> bool:
     import ipaddress
 
@@ -318,119 +328,6 @@ _CACHE_KEYS = {"enabled": bool, "ttl": (int, float), "max_bytes": int}
 _TOP_KEYS = {"defaults", "budget", "providers", "cache", "state"}
 
 
-def _check(where: str, table: dict, schema: dict, path: Path) -> None:
-    for key, value in table.items():
-        if key not in schema:
-            raise ConfigError(f"{path}: unknown key {where}{key!r}")
-        want = schema[key]
-        # bool is an int in Python; a number field must not take true/false.
-        if (
-            isinstance(value, bool)
-            and want is not bool
-            and bool not in (want if isinstance(want, tuple) else (want,))
-        ):
-            raise ConfigError(f"{path}: {where}{key} must be {_type_name(want)}, not a boolean")
-        if not isinstance(value, want):
-            raise ConfigError(f"{path}: {where}{key} must be {_type_name(want)}")
-
-
-# Numeric keys and the least value each may take (None: no lower bound beyond
-# being a finite number); "positive" values must be strictly greater than 0.
-_POSITIVE = {
-    "idle_timeout",
-    "timeout",
-    "deadline",
-    "connect_timeout",
-    "first_byte_timeout",
-    "stall_timeout",
-    "max_retry_after",
-    "max_backoff",
-    "rpm",
-    "tpm",
-}
-_AT_LEAST = {
-    "retries": 0,
-    "max_tokens": 1,
-    "cooldown": 0,
-    "backoff": 0,
-    "daily_usd": 0,
-    "cooldown_base": 0,
-    "ttl": 0,
-    "max_bytes": 0,
-}
-
-
-def _check_ranges(where: str, table: dict, path: Path) -> None:
-    import math
-
-    for key, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        try:
-            finite = math.isfinite(value)
-        except OverflowError:  # an integer too large for a float
-            finite = False
-        if not finite:
-            raise ConfigError(f"{path}: {where}{key} must be a finite number")
-        if key in _POSITIVE and value <= 0:
-            raise ConfigError(f"{path}: {where}{key} must be greater than 0, not {value}")
-        if key in _AT_LEAST and value < _AT_LEAST[key]:
-            raise ConfigError(f"{path}: {where}{key} must be at least {_AT_LEAST[key]}")
-
-
-def _key(name: str) -> str:
-    """A table key as TOML writes it: bare when it can be, else quoted (one line)."""
-    import json
-    import re
-
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
-
-
-def _check_url(url: str, where: str, path: Path) -> None:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as e:
-        raise ConfigError(f"{path}: {where}base_url is not a valid URL: {e}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{path}: {where}base_url must be an http(s) URL with a host")
-
-
-# Kinds whose key is a paid cloud account's: it travels only where it is safe.
-CLOUD_KINDS = frozenset({"anthropic", "openai"})
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    host = host.lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_key_transport(p: ProviderConfig, where: str, path: Path) -> None:
-    """A cloud key goes over HTTPS or to this machine only, unless allow_insecure.
-
-    Checked when the file is read, so every command refuses it (--dry-run
-    included) before any request could carry the key in clear text."""
-    if p.kind not in CLOUD_KINDS or p.allow_insecure:
-        return
-    parts = urlparse(p.base_url)
-    if parts.scheme == "https" or _loopback(parts.hostname or ""):
-        return
-    raise ConfigError(
-        f"{path}: provider {p.name!r} ({p.kind}) would send its API key in clear text "
-        f"to {parts.hostname}: {where}base_url must be https:// or a loopback address "
-        f"(or set {where}allow_insecure = true)"
-    )
-
-
 def _register_secrets(p: ProviderConfig) -> None:
     """Known as soon as read: no message, log line or listing may show them."""
     register_secret(p.api_key)
@@ -438,29 +335,6 @@ def _register_secrets(p: ProviderConfig) -> None:
         if secret_header(name):
             register_secret(value)
             register_secret(value.split()[-1] if value.split() else value)
-
-
-def _type_name(want) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "an array",
-        dict: "a table",
-    }
-    if isinstance(want, tuple):
-        return "a number"
-    return names.get(want, want.__name__)
-
-
-def _position(text: str, err) -> str:
-    # tomllib puts "(at line L, column C)" in its message; keep that wording
-    # but make sure line and column are always there.
-    msg = str(err)
-    if "line" in msg:
-        return msg
-    return f"{msg} (at line ?, column ?)"
 
 
 def load(paths: Paths | None = None, *, required: bool = False) -> Config:
