@@ -3,8 +3,6 @@ provider with a `model_file` (the built-in `local` provider among them)."""
 
 from __future__ import annotations
 
-import argparse
-
 HELP = "show or stop the llama-server rfctl runs for local providers"
 
 DESCRIPTION = """\
@@ -20,15 +18,10 @@ later calls share it, and it exits by itself after idle_timeout seconds unused
 
 
 def add_parser(sub, parents):
+    from rfctl.commands.parser import command_parser
     from rfctl.table import add_format_options
 
-    p = sub.add_parser(
-        "local",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(sub, "local", parents, HELP, DESCRIPTION)
     actions = p.add_subparsers(dest="local_action", metavar="ACTION")
     actions.required = True
     st = actions.add_parser("status", help="show the managed servers", parents=parents)

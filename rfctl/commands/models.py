@@ -25,16 +25,10 @@ configured provider can serve it now, unknown when that cannot be told.
 
 def add_parser(sub, parents):
     from rfctl.checks import DEFAULT_TIMEOUT
-    from rfctl.commands.parser import positive_float
+    from rfctl.commands.parser import command_parser, positive_float
     from rfctl.table import add_format_options
 
-    p = sub.add_parser(
-        "models",
-        parents=parents,
-        help=HELP,
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command_parser(sub, "models", parents, HELP, DESCRIPTION)
     p.add_argument(
         "-p",
         "--provider",
