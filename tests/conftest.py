@@ -218,10 +218,11 @@ def _start_llama(tmp_path_factory, ctx: int, alias: str):
     template = workdir / "raw.jinja"
     template.write_text(RAW_TEMPLATE)
     args = [binary, "--model", str(model), "--host", "127.0.0.1", "--port", str(port)]
-    # One thread: with two, a loaded machine can change the order in which
-    # partial sums are combined, and a greedy answer then differs after a few
-    # tokens between two identical requests (tests compare answers exactly).
-    args += ["--ctx-size", str(ctx), "--threads", "1", "--alias", alias, "--parallel", "1"]
+    args += ["--ctx-size", str(ctx), "--threads", "2", "--alias", alias, "--parallel", "1"]
+    # Lets a test empty the slot's KV cache (POST /slots/0?action=erase): a
+    # prompt computed on top of an earlier request's cache can take another
+    # greedy path than the same prompt computed afresh.
+    args += ["--slot-save-path", str(workdir)]
     args += ["--jinja", "--chat-template-file", str(template)]
     with open(log, "wb") as f:
         proc = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT)

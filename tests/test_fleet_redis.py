@@ -227,3 +227,22 @@ def test_a_probe_on_one_host_clears_the_cooldown_for_all(fleet, redis_url):
             assert row["failures"] == 0 and row["cooldown_s"] is None
     finally:
         srv.stop()
+
+
+def test_hosts_share_one_rpm_limit(fleet, redis_url, rfctl, monkeypatch):
+    """Two hosts (own state files, one Redis) pace to ONE rpm limit: the
+    server sees no more than N requests in any scaled-down minute, though
+    each host on its own would have sent its lines at once."""
+    from rfctl import pacing
+
+    monkeypatch.setattr(pacing, "MINUTE", 1.0)  # a "minute" of one second
+    lines = "".join(json.dumps(f"q{i}") + "\n" for i in range(4))
+    with FaultServer(default=OK(text=DIME_TEXT)) as srv:
+        a, b = fleet({"a": srv}, 2, state=shared(redis_url))
+        for host in (a, b):  # one after the other: the second finds the bucket spent
+            run_ = rfctl("generate", "--jsonl", "-j", "4", "--rpm", "4", input=lines, env=host.env)
+            assert run_.code == 0, run_.err
+        times = sorted(s.t for s in srv.chat())
+    assert len(times) == 8
+    # 4 a "minute" across both hosts: any 5 requests span more than one minute.
+    assert min(times[i + 4] - times[i] for i in range(len(times) - 4)) > 0.9

@@ -35,14 +35,24 @@ enabled = false
     return {"RFCTL_USAGE_LOG": str(log)}, log
 
 
+def forget_cache(url: str) -> None:
+    """Empty the server's KV cache, so the next request is computed afresh."""
+    requests.post(f"{url}/slots/0?action=erase", timeout=10).raise_for_status()
+
+
 def server_chat(url: str, stream: bool = False) -> dict:
+    """The server's own answer to the payload rfctl sends, computed afresh;
+    the cache is emptied again after it, so rfctl's request is too."""
     body = {
         "model": "default",
         "messages": [{"role": "user", "content": PROMPT}],
         "max_tokens": 12,
         "temperature": 0.0,
     }
-    return requests.post(f"{url}/v1/chat/completions", json=body, timeout=60).json()
+    forget_cache(url)
+    answer = requests.post(f"{url}/v1/chat/completions", json=body, timeout=60).json()
+    forget_cache(url)
+    return answer
 
 
 def records(log) -> list[dict]:
