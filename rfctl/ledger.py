@@ -72,22 +72,6 @@ class Attempt:
         return out
 
 
-def settle(
-    result: Result,
-    provider: ProviderConfig,
-    *,
-    sent: str | None,
-    planned,
-    registry,
-    prompt: PromptTokens,
-) -> tuple[str | None, float | None]:
-    """The model that answered and what the answer cost (see settled)."""
-    model, cost, _source = settled(
-        result, provider, sent=sent, planned=planned, registry=registry, prompt=prompt
-    )
-    return model, cost
-
-
 def settled(
     result: Result,
     provider: ProviderConfig,

@@ -205,10 +205,19 @@ def _book_probe(paths, reg):
             )
             ledger.log(paths.usage_log, rid, a, stream=False, finish="error", probe=True)
             return
-        used, cost = ledger.settle(
+        used, cost, source = ledger.settled(
             outcome, p, sent=model, planned=None, registry=lambda: reg, prompt=prompt
         )
-        a = ledger.success(p.name, p.kind, outcome, model=used, number=1, wait_s=0.0, cost=cost)
+        a = ledger.success(
+            p.name,
+            p.kind,
+            outcome,
+            model=used,
+            number=1,
+            wait_s=0.0,
+            cost=cost,
+            price_source=source,
+        )
         ledger.log(
             paths.usage_log,
             rid,
