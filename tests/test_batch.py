@@ -129,7 +129,9 @@ def test_a_provider_failing_half_way_sends_the_rest_to_the_fallback(rfctl, files
 def test_rpm_holds_across_workers(rfctl, files, write_config, monkeypatch):
     from rfctl import pacing
 
-    monkeypatch.setattr(pacing, "MINUTE", 1.0)  # a "minute" of one second
+    # A "minute" of two seconds: long beside the jitter between a request
+    # leaving a worker and the server reading it on a loaded machine.
+    monkeypatch.setattr(pacing, "MINUTE", 2.0)
     with FaultServer() as srv:
         write_config(provider("local", srv.url))
         run = rfctl("generate", "--jsonl", "-j", "8", "--rpm", "5", input=files.input(lines_of(12)))
@@ -137,26 +139,26 @@ def test_rpm_holds_across_workers(rfctl, files, write_config, monkeypatch):
     times = sorted(s.t for s in srv.chat())
     assert len(times) == 12
     # No window of one "minute" holds more than 5 requests.
-    assert min(times[i + 5] - times[i] for i in range(len(times) - 5)) > 0.95
-    assert times[-1] - times[0] < 3.5  # paced, not serialised further
+    assert min(times[i + 5] - times[i] for i in range(len(times) - 5)) > 1.9
+    assert times[-1] - times[0] < 7.0  # paced, not serialised further
 
 
 def test_rpm_from_the_provider_config(rfctl, files, write_config, monkeypatch):
     from rfctl import pacing
 
-    monkeypatch.setattr(pacing, "MINUTE", 1.0)
+    monkeypatch.setattr(pacing, "MINUTE", 2.0)  # see test_rpm_holds_across_workers
     with FaultServer() as srv:
         write_config(provider("local", srv.url, rpm=4))
         run = rfctl("generate", "--jsonl", "-j", "4", input=files.input(lines_of(6)))
     assert run.code == 0, run.err
     times = sorted(s.t for s in srv.chat())
-    assert times[4] - times[0] > 0.95
+    assert times[4] - times[0] > 1.9
 
 
 def test_tpm_spaces_requests_by_their_estimated_tokens(rfctl, files, write_config, monkeypatch):
     from rfctl import pacing
 
-    monkeypatch.setattr(pacing, "MINUTE", 1.0)
+    monkeypatch.setattr(pacing, "MINUTE", 2.0)  # see test_rpm_holds_across_workers
     lines = [{"id": f"q{i}", "prompt": "x" * 40, "max_tokens": 40} for i in range(4)]  # 50 each
     with FaultServer() as srv:
         write_config(provider("local", srv.url))
@@ -164,7 +166,7 @@ def test_tpm_spaces_requests_by_their_estimated_tokens(rfctl, files, write_confi
     assert run.code == 0, run.err
     times = sorted(s.t for s in srv.chat())
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) > 0.2  # 50 tokens at 200 a "minute": a quarter of it each
+    assert min(gaps) > 0.4  # 50 tokens at 200 a "minute": a quarter of it each (0.5 s)
 
 
 def test_a_429_retry_after_holds_back_every_worker(rfctl, files, write_config):
