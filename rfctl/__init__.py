@@ -1,3 +1,3 @@
 """rfctl: one small Unix tool in front of every LLM a team uses."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
