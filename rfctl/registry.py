@@ -341,26 +341,9 @@ _PRICE_REQUIRED = ("input", "output")
 
 def _parse(path: Path) -> dict[str, dict]:
     """{entry id: {field: value}} from one file, every field type-checked."""
-    import yaml
+    from rfctl.yamlfile import read_yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read model registry: {e.strerror}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{path}: {where}{problem}") from None
-    except (ValueError, OverflowError, RecursionError) as e:
-        # The YAML is well formed but a value is not: 2026-02-30 as a date,
-        # an integer past Python's 4300-digit parsing limit.
-        raise ConfigError(f"{path}: bad value: {str(e).split(';')[0]}") from None
+    data = read_yaml(path, "model registry")
     if data is None:
         return {}
     if not isinstance(data, dict):

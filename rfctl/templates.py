@@ -104,21 +104,9 @@ def load(name: str, dir: Path | None = None) -> Template:
     """Read and check templates/NAME.yaml; every problem is a ConfigError
     naming the file (and the key, where there is one)."""
     path = find(name, dir)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read template: {e.strerror}") from None
-    import yaml
+    from rfctl.yamlfile import read_yaml
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        at = f" (at line {where.line + 1}, column {where.column + 1})" if where else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{path}: invalid YAML: {problem}{at}") from None
+    data = read_yaml(path, "template")
     if data is None:
         data = {}
     if not isinstance(data, dict):

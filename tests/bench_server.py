@@ -27,6 +27,8 @@ import socket
 import threading
 import time
 
+from faults import read_request  # the one request reader of the test servers
+
 WORDS = ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog."]
 
 
@@ -99,7 +101,7 @@ class BenchServer:
         buf = b""
         try:
             while not self._stopping.is_set():
-                req, buf = _read_request(conn, buf)
+                req, buf = read_request(conn, buf)
                 if req is None:
                     return
                 method, path, body = req
@@ -213,25 +215,3 @@ def _send_json(conn: socket.socket, obj: dict) -> None:
         f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     conn.sendall(head + body)
-
-
-def _read_request(conn: socket.socket, buf: bytes):
-    while b"\r\n\r\n" not in buf:
-        data = conn.recv(65536)
-        if not data:
-            return None, b""
-        buf += data
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    length = 0
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        if k.strip().lower() == "content-length":
-            length = int(v.strip())
-    while len(rest) < length:
-        data = conn.recv(65536)
-        if not data:
-            return None, b""
-        rest += data
-    return (method, path, rest[:length]), rest[length:]

@@ -245,6 +245,21 @@ def _start_llama(tmp_path_factory, ctx: int, alias: str):
     return proc, LlamaServer(url, ctx, model)
 
 
+def llama_providers(url: str) -> str:
+    """The config tables of a real llama-server on both of its wires: chat
+    completions (`local`) and Anthropic-style messages (`messages`, pinned only)."""
+    return f"""
+[providers.local]
+kind = "llamacpp"
+base_url = "{url}/v1"
+
+[providers.messages]
+kind = "anthropic"
+base_url = "{url}"
+enabled = false
+"""
+
+
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     proc, server = _start_llama(tmp_path_factory, 2048, "gemma3-270m")

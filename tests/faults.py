@@ -228,7 +228,7 @@ class FaultServer:
         buf = b""
         try:
             while not stopping.is_set():
-                req, buf = _read_request(conn, buf)
+                req, buf = read_request(conn, buf)
                 if req is None:
                     return
                 method, path, body = req
@@ -354,7 +354,9 @@ def _close(c: socket.socket) -> None:
         pass
 
 
-def _read_request(conn: socket.socket, buf: bytes):
+def read_request(conn: socket.socket, buf: bytes):
+    """One HTTP/1.1 request off a kept-alive connection: ((method, path,
+    body), what is left of the buffer), or (None, b"") once the peer closed."""
     while b"\r\n\r\n" not in buf:
         data = conn.recv(65536)
         if not data:

@@ -269,3 +269,10 @@ def request(**kw) -> Request:
 
 def records(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def feature_env(write_config, tmp_path):
+    """The feature tests' config (CONFIG) and usage log: (env, log path)."""
+    configure(write_config, CONFIG)
+    log = tmp_path / "usage.jsonl"
+    return {"RFCTL_USAGE_LOG": str(log)}, log

@@ -19,6 +19,7 @@ from feature_helpers import (
     add_ollama,
     add_openai,
     configure,
+    feature_env,
     gif,
     jpeg,
     mocked,
@@ -38,9 +39,7 @@ from rfctl.errors import InputError
 
 @pytest.fixture
 def setup(write_config, tmp_path):
-    configure(write_config, CONFIG)
-    log = tmp_path / "usage.jsonl"
-    return {"RFCTL_USAGE_LOG": str(log)}, log
+    return feature_env(write_config, tmp_path)
 
 
 def write(tmp_path, name: str, data: bytes) -> str:

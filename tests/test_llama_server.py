@@ -13,6 +13,7 @@ import json
 
 import pytest
 import requests
+from conftest import llama_providers
 
 pytestmark = pytest.mark.llama
 
@@ -22,16 +23,7 @@ PROMPT = "The capital of France is"
 @pytest.fixture
 def llama_config(write_config, llama_server, tmp_path):
     log = tmp_path / "usage.jsonl"
-    write_config(f"""
-[providers.local]
-kind = "llamacpp"
-base_url = "{llama_server.url}/v1"
-
-[providers.messages]
-kind = "anthropic"
-base_url = "{llama_server.url}"
-enabled = false
-""")
+    write_config(llama_providers(llama_server.url))
     return {"RFCTL_USAGE_LOG": str(log)}, log
 
 

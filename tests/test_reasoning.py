@@ -12,7 +12,6 @@ from adapter_helpers import FAST, adapter
 from completion_helpers import bash_complete
 from feature_helpers import (
     CLAUDE,
-    CONFIG,
     LLAMA,
     OLLAMA,
     OPENAI,
@@ -20,7 +19,7 @@ from feature_helpers import (
     add_ollama,
     add_openai,
     anthropic_sse,
-    configure,
+    feature_env,
     mocked,
     ollama_ndjson,
     openai_sse,
@@ -35,9 +34,7 @@ from rfctl.reasoning import DIM, ReasoningWriter
 
 @pytest.fixture
 def setup(write_config, tmp_path):
-    configure(write_config, CONFIG)
-    log = tmp_path / "usage.jsonl"
-    return {"RFCTL_USAGE_LOG": str(log)}, log
+    return feature_env(write_config, tmp_path)
 
 
 # ---------------------------------------------------------------- payloads

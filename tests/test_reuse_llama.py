@@ -9,26 +9,21 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import llama_providers
 
 pytestmark = pytest.mark.llama
 
 
 @pytest.fixture
 def llama(write_config, llama_server):
-    write_config(f"""
+    write_config(
+        """
 [defaults]
 max_tokens = 8
 retries = 0
-
-[providers.local]
-kind = "llamacpp"
-base_url = "{llama_server.url}/v1"
-
-[providers.messages]
-kind = "anthropic"
-base_url = "{llama_server.url}"
-enabled = false
-""")
+"""
+        + llama_providers(llama_server.url)
+    )
 
 
 def test_a_conversation_continues_across_both_wires(rfctl, llama):

@@ -182,6 +182,7 @@ def test_a_zero_from_the_command_line_still_wins():
         ("variables: {a: [1, 2]}\n", "the default must be a single value"),
         ("- a list\n", "a template is a mapping"),
         ("prompt: 'unclosed\n", "invalid YAML"),
+        ("description: 2026-02-30\n", "bad value"),  # a date YAML reads but Python cannot hold
     ],
 )
 def test_a_broken_template_is_a_config_error_naming_the_file_and_key(write, text, message):
