@@ -72,7 +72,7 @@ def add_format_options(parser, *, jsonl: bool = True) -> None:
         dest="format",
         action="store_const",
         const="json",
-        help="one JSON array (same as --format json)",
+        help="JSON: the listing as one document (same as --format json)",
     )
     if jsonl:
         g.add_argument(
